@@ -1,0 +1,356 @@
+/*
+ * http.c: HTTP/1.x on a connection, through http-parser. Enforces the
+ * limits (URI 414, headers 431, body 413), answers Expect: 100-continue,
+ * pauses after each request so that pipelined requests are answered in
+ * order, and writes every response, errors through one function.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "jobd.h"
+
+#define OUT_HIGH	(256 * 1024)	/* stop parsing while this much waits */
+
+static int	on_message_begin(http_parser *);
+static int	on_url(http_parser *, const char *, size_t);
+static int	on_header_field(http_parser *, const char *, size_t);
+static int	on_header_value(http_parser *, const char *, size_t);
+static int	on_headers_complete(http_parser *);
+static int	on_body(http_parser *, const char *, size_t);
+static int	on_message_complete(http_parser *);
+
+static const http_parser_settings settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+static const struct {
+	int		 status;
+	const char	*text;
+} statuses[] = {
+	{ 100, "Continue" },
+	{ 200, "OK" },
+	{ 201, "Created" },
+	{ 202, "Accepted" },
+	{ 400, "Bad Request" },
+	{ 403, "Forbidden" },
+	{ 404, "Not Found" },
+	{ 405, "Method Not Allowed" },
+	{ 408, "Request Timeout" },
+	{ 409, "Conflict" },
+	{ 413, "Content Too Large" },
+	{ 414, "URI Too Long" },
+	{ 417, "Expectation Failed" },
+	{ 422, "Unprocessable Content" },
+	{ 431, "Request Header Fields Too Large" },
+	{ 500, "Internal Server Error" },
+	{ 501, "Not Implemented" },
+	{ 503, "Service Unavailable" },
+	{ 505, "HTTP Version Not Supported" },
+};
+
+const char *
+http_status_text(int status)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(statuses); i++)
+		if (statuses[i].status == status)
+			return statuses[i].text;
+	return "Unknown";
+}
+
+void
+http_init(struct conn *c)
+{
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+}
+
+void
+http_request_reset(struct request *r)
+{
+	free(r->url);
+	buf_free(&r->body);
+	memset(r, 0, sizeof(*r));
+	r->keepalive = 1;
+}
+
+static int
+reject(struct conn *c, int status, const char *msg)
+{
+	c->req.status = status;
+	c->req.errmsg = msg;
+	return -1;
+}
+
+static int
+on_message_begin(http_parser *p)
+{
+	struct conn	*c = p->data;
+
+	http_request_reset(&c->req);
+	c->req.t0 = ev_time();
+	c->in_request = 1;
+	conn_set_deadline(c, ev_now(loop) + JOBD_REQUEST_TIMEOUT);
+	return 0;
+}
+
+static int
+on_url(http_parser *p, const char *at, size_t len)
+{
+	struct conn	*c = p->data;
+	struct request	*r = &c->req;
+	char		*u;
+
+	if (r->urllen + len > JOBD_URL_MAX)
+		return reject(c, 414, "request URI longer than 8192 bytes");
+	if ((u = realloc(r->url, r->urllen + len + 1)) == NULL)
+		return reject(c, 500, "out of memory");
+	memcpy(u + r->urllen, at, len);
+	r->urllen += len;
+	u[r->urllen] = '\0';
+	r->url = u;
+	return 0;
+}
+
+static int
+header_bytes(struct conn *c, size_t len)
+{
+	c->req.hdrbytes += len;
+	if (c->req.hdrbytes > JOBD_HEADERS_MAX)
+		return reject(c, 431, "request headers larger than 16384 "
+		    "bytes");
+	return 0;
+}
+
+static int
+on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct conn	*c = p->data;
+	struct request	*r = &c->req;
+
+	if (header_bytes(c, len) == -1)
+		return -1;
+	/* A field after a value (or the first one) is a new header. */
+	if (r->in_expect != 2) {
+		if (++r->nheaders > JOBD_HEADER_COUNT_MAX)
+			return reject(c, 431, "more than 100 request headers");
+		r->hnamelen = 0;
+		r->hlong = 0;
+	}
+	r->in_expect = 2;	/* in a field */
+	if (r->hnamelen + len >= sizeof(r->hname))
+		r->hlong = 1;
+	else {
+		memcpy(r->hname + r->hnamelen, at, len);
+		r->hnamelen += len;
+		r->hname[r->hnamelen] = '\0';
+	}
+	return 0;
+}
+
+static int
+on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct conn	*c = p->data;
+	struct request	*r = &c->req;
+
+	if (header_bytes(c, len) == -1)
+		return -1;
+	if (r->in_expect == 2) {
+		/* First piece of this value: is it Expect? */
+		r->in_expect = !r->hlong &&
+		    strcasecmp(r->hname, "expect") == 0 ? 1 : 0;
+		if (r->in_expect)
+			r->expectlen = 0;
+	}
+	if (r->in_expect == 1) {
+		if (r->expectlen + len >= sizeof(r->expect))
+			return reject(c, 417, "unsupported Expect header");
+		memcpy(r->expect + r->expectlen, at, len);
+		r->expectlen += len;
+		r->expect[r->expectlen] = '\0';
+	}
+	return 0;
+}
+
+static int
+on_headers_complete(http_parser *p)
+{
+	static const char	 cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	struct conn		*c = p->data;
+	struct request		*r = &c->req;
+	int			 body;
+
+	r->method = p->method;
+	r->head = p->method == HTTP_HEAD;
+	if (p->http_major != 1)
+		return reject(c, 505, "only HTTP/1.0 and HTTP/1.1 are "
+		    "supported");
+	body = (p->flags & F_CHUNKED) ||
+	    ((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
+	if ((p->flags & F_CONTENTLENGTH) && p->content_length > conf.max_body)
+		return reject(c, 413, "request body larger than --max-body");
+	if (r->expectlen > 0) {
+		if (strcasecmp(r->expect, "100-continue") != 0)
+			return reject(c, 417, "unsupported Expect header");
+		if (body && p->http_minor >= 1)
+			conn_write(c, cont, sizeof(cont) - 1);
+	}
+	return 0;
+}
+
+static int
+on_body(http_parser *p, const char *at, size_t len)
+{
+	struct conn	*c = p->data;
+	struct request	*r = &c->req;
+
+	if (r->body.len + len > conf.max_body)
+		return reject(c, 413, "request body larger than --max-body");
+	if (buf_add(&r->body, at, len) == -1)
+		return reject(c, 500, "out of memory");
+	return 0;
+}
+
+static int
+on_message_complete(http_parser *p)
+{
+	struct conn	*c = p->data;
+
+	c->req.keepalive = http_should_keep_alive(p);
+	if (c->req.body.data == NULL)
+		buf_add(&c->req.body, "", 0);
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+/*
+ * Parse what has arrived, answering each complete request in turn.
+ * Stops at an answer that comes later (?wait=), at a closing response,
+ * or while too much output waits for a client that does not read.
+ */
+void
+http_feed(struct conn *c)
+{
+	enum http_errno	 err;
+	size_t		 avail, n;
+
+	while (!c->dead && !c->deferred && !c->closing) {
+		if (c->out.len - c->out.off > OUT_HIGH)
+			break;
+		avail = c->in.len - c->in.off;
+		if (avail == 0 && !c->eof)
+			break;
+		n = http_parser_execute(&c->parser, &settings,
+		    c->in.data + c->in.off, avail);
+		buf_consume(&c->in, n);
+		err = HTTP_PARSER_ERRNO(&c->parser);
+		if (err == HPE_PAUSED) {
+			http_parser_pause(&c->parser, 0);
+			c->in_request = 0;
+			if (c->parser.upgrade)
+				c->req.keepalive = 0;
+			api_dispatch(c);
+			continue;
+		}
+		if (err != HPE_OK) {
+			if (c->eof && avail == 0) {
+				/* The client left mid-request. */
+				conn_close(c);
+				return;
+			}
+			c->req.keepalive = 0;
+			if (c->req.status != 0)
+				http_error(c, c->req.status, NULL, "%s",
+				    c->req.errmsg);
+			else
+				http_error(c, 400, NULL, "malformed request: %s",
+				    http_errno_description(err));
+			break;
+		}
+		if (avail == 0) {
+			/* EOF between requests: answer what was asked. */
+			c->closing = 1;
+			break;
+		}
+	}
+	conn_flush(c);
+}
+
+/* Append one response; the connection closes after it if it must. */
+void
+http_respond(struct conn *c, int status, const char *headers,
+    const char *body, size_t len)
+{
+	struct request	*r = &c->req;
+	const char	*conn_hdr = "";
+
+	if (!r->keepalive || shutting_down)
+		conn_hdr = "Connection: close\r\n";
+	else if (c->parser.http_minor == 0)
+		conn_hdr = "Connection: keep-alive\r\n";
+	buf_printf(&c->out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n"
+	    "%s%s\r\n", status, http_status_text(status), len + 1, conn_hdr,
+	    headers != NULL ? headers : "");
+	if (!r->head) {
+		buf_add(&c->out, body, len);
+		buf_add(&c->out, "\n", 1);
+	}
+	http_log(c, status);
+	if (!r->keepalive || shutting_down)
+		c->closing = 1;
+}
+
+/* Every error answer goes through here: {"error": ..., "path": ...}. */
+void
+http_error(struct conn *c, int status, const char *path, const char *fmt,
+    ...)
+{
+	char	 msg[1024], *body;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if ((body = json_error(msg, path)) == NULL) {
+		c->req.keepalive = 0;
+		http_respond(c, 500, NULL, "{\"error\":\"out of memory\","
+		    "\"path\":null}", 39);
+		return;
+	}
+	http_respond(c, status, status == 405 ? c->req.allow : NULL, body,
+	    strlen(body));
+	free(body);
+}
+
+/* -v: one line per request, with every byte of the URL made printable. */
+void
+http_log(struct conn *c, int status)
+{
+	char	 url[512];
+
+	if (log_verbosity < LOG_VERBOSE)
+		return;
+	if (c->req.url != NULL)
+		log_escape(url, sizeof(url), c->req.url, c->req.urllen);
+	else
+		strcpy(url, "-");
+	log_debug("%s %s %d %s %.0fus", c->req.method || c->req.url ?
+	    http_method_str(c->req.method) : "-", url, status, c->peer,
+	    c->req.t0 > 0 ? (ev_time() - c->req.t0) * 1e6 : 0.0);
+}

@@ -1,0 +1,754 @@
+/*
+ * json.c: the only file that includes cJSON.h. Turns a PUT body into a
+ * struct job, checking every field and naming the offending one by its
+ * JSON path (tasks[0].fd[1].mode), and turns jobs back into JSON.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "jobd.h"
+
+static int	fail(struct jerr *, int, const char *, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+static int
+fail(struct jerr *e, int status, const char *path, const char *fmt, ...)
+{
+	char	 msg[sizeof(e->msg)];
+	va_list	 ap;
+
+	e->status = status;
+	snprintf(e->path, sizeof(e->path), "%s", path);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (*path != '\0')
+		snprintf(e->msg, sizeof(e->msg), "%s: %s", path, msg);
+	else
+		snprintf(e->msg, sizeof(e->msg), "%s", msg);
+	return -1;
+}
+
+static const char *
+type_name(const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		return "a string";
+	if (cJSON_IsNumber(v))
+		return "a number";
+	if (cJSON_IsBool(v))
+		return "a boolean";
+	if (cJSON_IsNull(v))
+		return "null";
+	if (cJSON_IsArray(v))
+		return "an array";
+	if (cJSON_IsObject(v))
+		return "an object";
+	return "invalid";
+}
+
+static void
+join(char *out, size_t size, const char *base, const char *key)
+{
+	if (*base == '\0')
+		snprintf(out, size, "%s", key);
+	else
+		snprintf(out, size, "%s.%s", base, key);
+}
+
+/*
+ * cJSON turns \u0000 into a NUL that would silently cut a string short;
+ * find it in the raw text first. Assumes nothing of the input: only
+ * escapes inside strings are looked at.
+ */
+static int
+has_nul_escape(const char *s, size_t len)
+{
+	size_t	 i;
+	int	 instr = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\0')
+			return 1;
+		if (!instr) {
+			if (s[i] == '"')
+				instr = 1;
+			continue;
+		}
+		if (s[i] == '"')
+			instr = 0;
+		else if (s[i] == '\\' && i + 1 < len) {
+			if (s[i + 1] == 'u' && i + 5 < len &&
+			    memcmp(s + i + 2, "0000", 4) == 0)
+				return 1;
+			i++;
+		}
+	}
+	return 0;
+}
+
+/* Control characters have no business in a path, a name or a command. */
+static int
+has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* Every key of an object once, and only known ones. */
+static int
+check_keys(const cJSON *o, const char *base, const char *const *known,
+    struct jerr *e)
+{
+	const cJSON	*a, *b;
+	char		 path[256];
+	size_t		 i;
+
+	for (a = o->child; a != NULL; a = a->next) {
+		join(path, sizeof(path), base, a->string);
+		for (i = 0; known[i] != NULL; i++)
+			if (strcmp(known[i], a->string) == 0)
+				break;
+		if (known[i] == NULL)
+			return fail(e, 400, path, "unknown field \"%s\"",
+			    a->string);
+		for (b = o->child; b != a; b = b->next)
+			if (strcmp(a->string, b->string) == 0)
+				return fail(e, 400, path, "field given twice");
+	}
+	return 0;
+}
+
+static const cJSON *
+get(const cJSON *o, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+static int
+want_string(const cJSON *v, const char *path, int ctl_ok, char **out,
+    struct jerr *e)
+{
+	if (!cJSON_IsString(v))
+		return fail(e, 400, path, "must be a string, not %s",
+		    type_name(v));
+	if (!ctl_ok && has_ctl(v->valuestring))
+		return fail(e, 400, path, "must not contain control "
+		    "characters");
+	if ((*out = strdup(v->valuestring)) == NULL)
+		return fail(e, 500, path, "out of memory");
+	return 0;
+}
+
+static int
+want_int(const cJSON *v, const char *path, double min, double max, int *out,
+    struct jerr *e)
+{
+	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+	    v->valuedouble < min || v->valuedouble > max)
+		return fail(e, 400, path, "must be an integer from %.0f to %.0f",
+		    min, max);
+	*out = (int)v->valuedouble;
+	return 0;
+}
+
+/* user and group: a number, or a name looked up at PUT. */
+static int
+want_id(const cJSON *v, const char *path, char **out, struct jerr *e)
+{
+	char	 buf[32];
+
+	if (cJSON_IsNumber(v)) {
+		if (v->valuedouble != floor(v->valuedouble) ||
+		    v->valuedouble < 0 || v->valuedouble >= 4294967295.0)
+			return fail(e, 400, path, "must be a name or an "
+			    "integer from 0 to 4294967294");
+		snprintf(buf, sizeof(buf), "#%.0f", v->valuedouble);
+		if ((*out = strdup(buf)) == NULL)
+			return fail(e, 500, path, "out of memory");
+		return 0;
+	}
+	if (!cJSON_IsString(v))
+		return fail(e, 400, path, "must be a name or a number, not %s",
+		    type_name(v));
+	if (v->valuestring[0] == '\0' || v->valuestring[0] == '#' ||
+	    strlen(v->valuestring) > 255 || has_ctl(v->valuestring))
+		return fail(e, 400, path, "\"%s\" is not a valid name",
+		    v->valuestring);
+	if ((*out = strdup(v->valuestring)) == NULL)
+		return fail(e, 500, path, "out of memory");
+	return 0;
+}
+
+static const char *const fd_keys[] = {
+	"type", "path", "mode", "bind", "port", "protocol", "name", NULL
+};
+
+static const struct {
+	const char	*key;
+	unsigned	 bit;
+} fd_bits[] = {
+	{ "path", FDF_PATH }, { "mode", FDF_MODE }, { "bind", FDF_BIND },
+	{ "port", FDF_PORT }, { "protocol", FDF_PROTOCOL },
+	{ "name", FDF_NAME },
+};
+
+static int
+parse_fd(const cJSON *v, const char *path, struct fdspec *f, struct jerr *e)
+{
+	const cJSON	*type, *a;
+	char		 p[256], *mode = NULL, *proto = NULL;
+	unsigned	 allowed, required, seen = 0;
+	size_t		 i;
+	int		 r = -1;
+
+	if (cJSON_IsNull(v)) {
+		f->kind = FD_CLOSED;
+		return 0;
+	}
+	if (!cJSON_IsObject(v))
+		return fail(e, 400, path, "must be an object or null, not %s",
+		    type_name(v));
+	join(p, sizeof(p), path, "type");
+	if ((type = get(v, "type")) == NULL)
+		return fail(e, 400, p, "missing required field \"type\"");
+	if (!cJSON_IsString(type))
+		return fail(e, 400, p, "must be a string, not %s",
+		    type_name(type));
+	/* Unknown types are 501 whatever else the entry holds. */
+	if (fd_kind_lookup(type->valuestring, &f->kind) == -1)
+		return fail(e, 501, path, "fd type \"%.64s\" is not "
+		    "implemented; supported types are %s", type->valuestring,
+		    fd_supported());
+	if (check_keys(v, path, fd_keys, e) == -1)
+		return -1;
+	allowed = fd_fields(f->kind, &required);
+	for (a = v->child; a != NULL; a = a->next) {
+		if (strcmp(a->string, "type") == 0)
+			continue;
+		join(p, sizeof(p), path, a->string);
+		for (i = 0; i < nitems(fd_bits); i++)
+			if (strcmp(fd_bits[i].key, a->string) == 0)
+				break;
+		if (!(allowed & fd_bits[i].bit)) {
+			fail(e, 400, p, "unknown field \"%s\" for type \"%s\"",
+			    a->string, type->valuestring);
+			goto done;
+		}
+		seen |= fd_bits[i].bit;
+		switch (fd_bits[i].bit) {
+		case FDF_PATH:
+			if (want_string(a, p, 0, &f->path, e) == -1)
+				goto done;
+			break;
+		case FDF_MODE:
+			if (want_string(a, p, 0, &mode, e) == -1)
+				goto done;
+			break;
+		case FDF_BIND:
+			if (want_string(a, p, 0, &f->bind, e) == -1)
+				goto done;
+			break;
+		case FDF_PORT:
+			if (want_int(a, p, 0, 65535, &f->port, e) == -1)
+				goto done;
+			break;
+		case FDF_PROTOCOL:
+			if (want_string(a, p, 0, &proto, e) == -1)
+				goto done;
+			if (strcmp(proto, "tcp") == 0)
+				f->socktype = SOCK_STREAM;
+			else if (strcmp(proto, "udp") == 0)
+				f->socktype = SOCK_DGRAM;
+			else {
+				fail(e, 400, p, "protocol must be \"tcp\" or "
+				    "\"udp\"");
+				goto done;
+			}
+			break;
+		case FDF_NAME:
+			if (want_string(a, p, 0, &f->name, e) == -1)
+				goto done;
+			break;
+		}
+	}
+	for (i = 0; i < nitems(fd_bits); i++) {
+		if ((required & fd_bits[i].bit) && !(seen & fd_bits[i].bit)) {
+			join(p, sizeof(p), path, fd_bits[i].key);
+			fail(e, 400, p, "missing required field \"%s\" for "
+			    "type \"%s\"", fd_bits[i].key, type->valuestring);
+			goto done;
+		}
+	}
+	r = fd_check(f, mode, path, e);
+done:
+	free(mode);
+	free(proto);
+	return r;
+}
+
+static int
+parse_envs(const cJSON *v, const char *path, struct task *t, struct jerr *e)
+{
+	const cJSON	*a, *b;
+	char		 p[256];
+	size_t		 n = 0;
+
+	if (!cJSON_IsObject(v))
+		return fail(e, 400, path, "must be an object of strings, not %s",
+		    type_name(v));
+	for (a = v->child; a != NULL; a = a->next)
+		n++;
+	if ((t->envs = calloc(n + 1, sizeof(char *))) == NULL)
+		return fail(e, 500, path, "out of memory");
+	for (a = v->child; a != NULL; a = a->next) {
+		join(p, sizeof(p), path, a->string);
+		if (a->string[0] == '\0' || strchr(a->string, '=') != NULL ||
+		    has_ctl(a->string))
+			return fail(e, 400, p, "\"%s\" is not a valid variable "
+			    "name", a->string);
+		for (b = v->child; b != a; b = b->next)
+			if (strcmp(a->string, b->string) == 0)
+				return fail(e, 400, p, "field given twice");
+		if (!cJSON_IsString(a))
+			return fail(e, 400, p, "must be a string, not %s",
+			    type_name(a));
+		if (asprintf(&t->envs[t->nenvs], "%s=%s", a->string,
+		    a->valuestring) == -1) {
+			t->envs[t->nenvs] = NULL;
+			return fail(e, 500, p, "out of memory");
+		}
+		t->nenvs++;
+	}
+	return 0;
+}
+
+static const char *const task_keys[] = {
+	"exec", "args", "envs", "cwd", "fd", "user", "group", NULL
+};
+
+static int
+parse_task(const cJSON *v, const char *path, struct task *t, struct jerr *e)
+{
+	const cJSON	*a, *x;
+	char		 p[256], q[256];
+	const char	*const *k;
+	int		 n, i;
+
+	if (!cJSON_IsObject(v))
+		return fail(e, 400, path, "a task must be an object, not %s",
+		    type_name(v));
+	if (check_keys(v, path, task_keys, e) == -1)
+		return -1;
+	for (k = task_keys; k < task_keys + 5; k++) {
+		join(p, sizeof(p), path, *k);
+		if (get(v, *k) == NULL)
+			return fail(e, 400, p, "missing required field \"%s\"",
+			    *k);
+	}
+	join(p, sizeof(p), path, "exec");
+	if (want_string(get(v, "exec"), p, 0, &t->exec, e) == -1)
+		return -1;
+	if (t->exec[0] == '\0')
+		return fail(e, 400, p, "must not be empty");
+	join(p, sizeof(p), path, "cwd");
+	if (want_string(get(v, "cwd"), p, 0, &t->cwd, e) == -1)
+		return -1;
+	if (t->cwd[0] != '/')
+		return fail(e, 400, p, "must be an absolute path");
+	join(p, sizeof(p), path, "args");
+	a = get(v, "args");
+	if (!cJSON_IsArray(a))
+		return fail(e, 400, p, "must be an array of strings, not %s",
+		    type_name(a));
+	n = cJSON_GetArraySize(a);
+	if ((t->argv = calloc((size_t)n + 2, sizeof(char *))) == NULL)
+		return fail(e, 500, p, "out of memory");
+	if ((t->argv[0] = strdup(t->exec)) == NULL)
+		return fail(e, 500, p, "out of memory");
+	i = 1;
+	cJSON_ArrayForEach(x, a) {
+		snprintf(q, sizeof(q), "%s[%d]", p, i - 1);
+		if (want_string(x, q, 1, &t->argv[i], e) == -1)
+			return -1;
+		i++;
+	}
+	join(p, sizeof(p), path, "envs");
+	if (parse_envs(get(v, "envs"), p, t, e) == -1)
+		return -1;
+	join(p, sizeof(p), path, "fd");
+	a = get(v, "fd");
+	if (!cJSON_IsArray(a))
+		return fail(e, 400, p, "must be an array, not %s",
+		    type_name(a));
+	n = cJSON_GetArraySize(a);
+	if (n > JOBD_MAX_FDS)
+		return fail(e, 400, p, "at most %d entries", JOBD_MAX_FDS);
+	/* 0, 1 and 2 are always there: /dev/null unless given. */
+	t->nfds = n < 3 ? 3 : n;
+	if ((t->fds = calloc((size_t)t->nfds, sizeof(*t->fds))) == NULL)
+		return fail(e, 500, p, "out of memory");
+	for (i = 0; i < t->nfds; i++)
+		t->fds[i].kind = FD_NULL;
+	i = 0;
+	cJSON_ArrayForEach(x, a) {
+		snprintf(q, sizeof(q), "%s[%d]", p, i);
+		if (parse_fd(x, q, &t->fds[i], e) == -1)
+			return -1;
+		i++;
+	}
+	if ((x = get(v, "user")) != NULL) {
+		join(p, sizeof(p), path, "user");
+		if (want_id(x, p, &t->user, e) == -1)
+			return -1;
+	}
+	if ((x = get(v, "group")) != NULL) {
+		join(p, sizeof(p), path, "group");
+		if (want_id(x, p, &t->group, e) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *const job_keys[] = { "tasks", "stop_timeout", NULL };
+
+/*
+ * A PUT body to a job named name. On error returns NULL with e filled:
+ * 400 for what is malformed, 501 for an fd type not implemented.
+ */
+struct job *
+json_parse_job(const char *body, size_t len, const char *name,
+    struct jerr *e)
+{
+	cJSON		*root = NULL;
+	const cJSON	*tasks, *x;
+	struct job	*j = NULL;
+	const char	*end = NULL;
+	char		 p[64];
+	int		 n, i;
+
+	if (len == 0) {
+		fail(e, 400, "", "the body must be a job: a JSON object with "
+		    "\"tasks\"");
+		return NULL;
+	}
+	if (has_nul_escape(body, len)) {
+		fail(e, 400, "", "the body must not contain NUL characters");
+		return NULL;
+	}
+	root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	if (root == NULL) {
+		end = cJSON_GetErrorPtr();
+		fail(e, 400, "", "the body is not valid JSON (at byte %zu)",
+		    end != NULL && end >= body && end <= body + len ?
+		    (size_t)(end - body) : len);
+		return NULL;
+	}
+	if (!cJSON_IsObject(root)) {
+		fail(e, 400, "", "a job must be a JSON object, not %s",
+		    type_name(root));
+		goto fail;
+	}
+	if (check_keys(root, "", job_keys, e) == -1)
+		goto fail;
+	if ((j = job_new(name)) == NULL) {
+		fail(e, 500, "", "out of memory");
+		goto fail;
+	}
+	if ((x = get(root, "stop_timeout")) != NULL) {
+		if (!cJSON_IsNumber(x) || x->valuedouble < 0 ||
+		    x->valuedouble > 31536000 || isnan(x->valuedouble)) {
+			fail(e, 400, "stop_timeout", "must be a number of "
+			    "seconds from 0 to 31536000");
+			goto fail;
+		}
+		j->stop_timeout = x->valuedouble;
+	}
+	if ((tasks = get(root, "tasks")) == NULL) {
+		fail(e, 400, "tasks", "missing required field \"tasks\"");
+		goto fail;
+	}
+	if (!cJSON_IsArray(tasks)) {
+		fail(e, 400, "tasks", "must be an array of tasks, not %s",
+		    type_name(tasks));
+		goto fail;
+	}
+	n = cJSON_GetArraySize(tasks);
+	if (n < 1 || n > JOBD_MAX_TASKS) {
+		fail(e, 400, "tasks", "a job has 1 to %d tasks, not %d",
+		    JOBD_MAX_TASKS, n);
+		goto fail;
+	}
+	if ((j->tasks = calloc((size_t)n, sizeof(*j->tasks))) == NULL) {
+		fail(e, 500, "tasks", "out of memory");
+		goto fail;
+	}
+	j->ntasks = n;
+	for (i = 0; i < n; i++) {
+		j->tasks[i].job = j;
+		j->tasks[i].index = i;
+	}
+	i = 0;
+	cJSON_ArrayForEach(x, tasks) {
+		snprintf(p, sizeof(p), "tasks[%d]", i);
+		if (parse_task(x, p, &j->tasks[i], e) == -1)
+			goto fail;
+		i++;
+	}
+	cJSON_Delete(root);
+	return j;
+fail:
+	cJSON_Delete(root);
+	job_free(j);
+	return NULL;
+}
+
+/* The body of POST /job/:name/signal: {"signal": "HUP"} or a number. */
+int
+json_parse_signal(const char *body, size_t len, int *sig, struct jerr *e)
+{
+	static const char *const keys[] = { "signal", NULL };
+	cJSON		*root;
+	const cJSON	*v;
+	char		 buf[32];
+	int		 r = -1;
+
+	if (has_nul_escape(body, len) ||
+	    (root = cJSON_ParseWithLength(body, len)) == NULL)
+		return fail(e, 400, "", "the body must be JSON: "
+		    "{\"signal\": \"HUP\"}");
+	if (!cJSON_IsObject(root)) {
+		fail(e, 400, "", "the body must be a JSON object, not %s",
+		    type_name(root));
+		goto done;
+	}
+	if (check_keys(root, "", keys, e) == -1)
+		goto done;
+	if ((v = get(root, "signal")) == NULL) {
+		fail(e, 400, "signal", "missing required field \"signal\"");
+		goto done;
+	}
+	if (cJSON_IsNumber(v))
+		snprintf(buf, sizeof(buf), "%.0f", v->valuedouble >= 0 &&
+		    v->valuedouble < 1000 && v->valuedouble ==
+		    floor(v->valuedouble) ? v->valuedouble : -1.0);
+	else if (cJSON_IsString(v))
+		snprintf(buf, sizeof(buf), "%s", v->valuestring);
+	else {
+		fail(e, 400, "signal", "must be a name or a number, not %s",
+		    type_name(v));
+		goto done;
+	}
+	if ((*sig = sig_parse(buf)) == -1) {
+		fail(e, 400, "signal", "unknown signal \"%s\"", buf);
+		goto done;
+	}
+	r = 0;
+done:
+	cJSON_Delete(root);
+	return r;
+}
+
+/* UTC RFC 3339 with milliseconds. */
+void
+json_time(int64_t ms, char *buf, size_t size)
+{
+	struct tm	 tm;
+	time_t		 t = (time_t)(ms / 1000);
+	size_t		 n;
+
+	gmtime_r(&t, &tm);
+	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, size - n, ".%03dZ", (int)(ms % 1000));
+}
+
+static cJSON *
+add_time(cJSON *o, const char *key, int64_t ms)
+{
+	char	 buf[40];
+
+	if (ms == 0)
+		return cJSON_AddNullToObject(o, key);
+	json_time(ms, buf, sizeof(buf));
+	return cJSON_AddStringToObject(o, key, buf);
+}
+
+static cJSON *
+task_object(const struct task *t)
+{
+	cJSON	*o;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "exec", t->exec);
+	cJSON_AddStringToObject(o, "state", task_state_name(t->state));
+	if (t->pid > 0)
+		cJSON_AddNumberToObject(o, "pid", t->pid);
+	else
+		cJSON_AddNullToObject(o, "pid");
+	add_time(o, "started", t->started);
+	add_time(o, "ended", t->ended);
+	if (t->state == TASK_EXITED)
+		cJSON_AddNumberToObject(o, "exit_code", t->exit_code);
+	else
+		cJSON_AddNullToObject(o, "exit_code");
+	if (t->state == TASK_KILLED)
+		cJSON_AddStringToObject(o, "signal", sig_name(t->signal));
+	else
+		cJSON_AddNullToObject(o, "signal");
+	if (t->error != NULL)
+		cJSON_AddStringToObject(o, "error", t->error);
+	else
+		cJSON_AddNullToObject(o, "error");
+	return o;
+}
+
+static cJSON *
+job_object(const struct job *j)
+{
+	const struct task	*cur = &j->tasks[j->cur];
+	cJSON			*o, *a, *s;
+	int			 i;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "name", j->name);
+	cJSON_AddStringToObject(o, "state", job_state_name(j->state));
+	cJSON_AddNumberToObject(o, "task", j->cur);
+	if (cur->state == TASK_RUNNING)
+		cJSON_AddNumberToObject(o, "pid", cur->pid);
+	else
+		cJSON_AddNullToObject(o, "pid");
+	add_time(o, "created", j->created);
+	cJSON_AddNumberToObject(o, "stop_timeout", j->stop_timeout);
+	a = cJSON_AddArrayToObject(o, "tasks");
+	for (i = 0; a != NULL && i < j->ntasks; i++)
+		cJSON_AddItemToArray(a, task_object(&j->tasks[i]));
+	a = cJSON_AddArrayToObject(o, "sockets");
+	for (i = 0; a != NULL && i < j->nsocks; i++) {
+		if (j->socks[i].kind == FD_PIPE ||
+		    j->socks[i].ls.address == NULL)
+			continue;
+		if ((s = cJSON_CreateObject()) == NULL)
+			break;
+		cJSON_AddNumberToObject(s, "fd", j->socks[i].fdnum);
+		cJSON_AddNumberToObject(s, "task", j->socks[i].task);
+		cJSON_AddStringToObject(s, "address", j->socks[i].ls.address);
+		cJSON_AddStringToObject(s, "name", j->socks[i].ls.name ?
+		    j->socks[i].ls.name : "socket");
+		cJSON_AddItemToArray(a, s);
+	}
+	return o;
+}
+
+static char *
+print(cJSON *o)
+{
+	char	*s;
+
+	if (o == NULL)
+		return NULL;
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+char *
+json_job(const struct job *j)
+{
+	return print(job_object(j));
+}
+
+char *
+json_jobs(struct job **jobs, size_t n)
+{
+	cJSON	*o, *a;
+	size_t	 i;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	a = cJSON_AddArrayToObject(o, "jobs");
+	for (i = 0; a != NULL && i < n; i++)
+		cJSON_AddItemToArray(a, job_object(jobs[i]));
+	return print(o);
+}
+
+char *
+json_error(const char *msg, const char *path)
+{
+	cJSON	*o;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "error", msg);
+	if (path != NULL)
+		cJSON_AddStringToObject(o, "path", path);
+	else
+		cJSON_AddNullToObject(o, "path");
+	return print(o);
+}
+
+char *
+json_info(ev_tstamp uptime)
+{
+	cJSON		*o, *a, *l, *c;
+	unsigned	 running, stopping, exited, failed;
+	size_t		 i;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "name", PACKAGE_NAME);
+	cJSON_AddStringToObject(o, "version", PACKAGE_VERSION);
+	cJSON_AddNumberToObject(o, "pid", getpid());
+	cJSON_AddNumberToObject(o, "uid", geteuid());
+	cJSON_AddNumberToObject(o, "gid", getegid());
+	cJSON_AddNumberToObject(o, "uptime", floor(uptime * 1000) / 1000);
+	a = cJSON_AddArrayToObject(o, "listen");
+	for (i = 0; a != NULL && i < nlisteners; i++) {
+		if ((l = cJSON_CreateObject()) == NULL)
+			break;
+		cJSON_AddStringToObject(l, "address",
+		    listeners[i].ls.address);
+		if (listeners[i].ls.name != NULL)
+			cJSON_AddStringToObject(l, "name",
+			    listeners[i].ls.name);
+		else
+			cJSON_AddNullToObject(l, "name");
+		cJSON_AddBoolToObject(l, "inherited",
+		    listeners[i].ls.inherited);
+		cJSON_AddItemToArray(a, l);
+	}
+	job_counts(&running, &stopping, &exited, &failed);
+	if ((c = cJSON_AddObjectToObject(o, "jobs")) != NULL) {
+		cJSON_AddNumberToObject(c, "total",
+		    running + stopping + exited + failed);
+		cJSON_AddNumberToObject(c, "running", running);
+		cJSON_AddNumberToObject(c, "stopping", stopping);
+		cJSON_AddNumberToObject(c, "exited", exited);
+		cJSON_AddNumberToObject(c, "failed", failed);
+	}
+	if ((c = cJSON_AddObjectToObject(o, "limits")) != NULL) {
+		cJSON_AddNumberToObject(c, "max_jobs", conf.max_jobs);
+		cJSON_AddNumberToObject(c, "max_connections",
+		    conf.max_connections);
+		cJSON_AddNumberToObject(c, "max_body", (double)conf.max_body);
+		cJSON_AddNumberToObject(c, "keep_finished",
+		    conf.keep_finished);
+	}
+	return print(o);
+}

@@ -1,0 +1,327 @@
+/*
+ * main.c: jobd's entry point. Options, the listening sockets (inherited
+ * through LISTEN_FDS, given with --listen, or the default), the event
+ * loop and its signal watchers, and a graceful shutdown.
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jobd.h"
+
+struct jobd_conf conf = {
+	.socket_mode = 0600,
+	.max_body = 1024 * 1024,
+	.max_jobs = 10000,
+	.keep_finished = 1000,
+	.max_connections = 1024,
+};
+
+struct ev_loop		*loop;
+int			 shutting_down;
+struct listener		*listeners;
+size_t			 nlisteners;
+ev_tstamp		 started;
+
+static ev_signal	 sig_term, sig_int, sig_hup, sig_chld;
+static ev_prepare	 reaper;
+
+static const char usage_text[] =
+"usage: jobd [options]\n"
+"\n"
+"Run jobs (chains of processes) on behalf of clients that talk HTTP to it.\n"
+"\n"
+"  -l, --listen ADDR          serve on ADDR (repeatable): unix:/abs/path,\n"
+"                             /abs/path, tcp:HOST:PORT or tcp:[::1]:PORT\n"
+"      --socket-mode OCTAL    mode of unix sockets jobd binds (default 0600)\n"
+"      --allow-remote         allow TCP addresses that are not loopback\n"
+"      --max-body BYTES       largest request body (default 1048576)\n"
+"      --max-jobs N           most jobs running at once, 0 = no limit\n"
+"                             (default 10000)\n"
+"      --keep-finished N      finished jobs kept for GET (default 1000)\n"
+"      --max-connections N    most client connections (default 1024)\n"
+"  -v, --verbose              log every request\n"
+"  -q, --quiet                log only warnings and errors\n"
+"  -V, --version              print the version and exit\n"
+"  -h, --help                 print this help and exit\n"
+"\n"
+"Without --listen or inherited sockets (LISTEN_FDS), jobd serves on\n"
+"$JOBD_SOCKET, else $XDG_RUNTIME_DIR/jobd.sock, else /run/jobd.sock for\n"
+"root, else /tmp/jobd-$UID/jobd.sock. See jobd(8).\n";
+
+static void	usage(const char *, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
+
+/* A usage error: one line saying why, exit 2. */
+static void
+usage(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (fmt != NULL) {
+		fprintf(stderr, "jobd: ");
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fprintf(stderr, "\nTry 'jobd --help' for more information.\n");
+	}
+	exit(2);
+}
+
+static unsigned long
+number(const char *opt, const char *s, unsigned long max)
+{
+	char		*end;
+	unsigned long	 v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v > max) {
+		fprintf(stderr, "jobd: %s: \"%s\" is not a number from 0 to "
+		    "%lu\nTry 'jobd --help' for more information.\n", opt, s,
+		    max);
+		exit(2);
+	}
+	return v;
+}
+
+static void
+add_listener(const struct lsock *ls)
+{
+	struct listener	*l;
+
+	l = reallocarray(listeners, nlisteners + 1, sizeof(*listeners));
+	if (l == NULL)
+		fatal("listeners");
+	listeners = l;
+	memset(&listeners[nlisteners], 0, sizeof(*listeners));
+	listeners[nlisteners++].ls = *ls;
+}
+
+static void
+bind_or_die(const struct laddr *la)
+{
+	struct lsock	 ls;
+	char		 err[LISTEN_ERRLEN];
+
+	if (listen_bind(la, conf.socket_mode, LISTEN_NONBLOCK, &ls, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	add_listener(&ls);
+}
+
+/*
+ * A first SIGTERM or SIGINT stops accepting and stops every job as DELETE
+ * does; jobd exits when all are reaped. A second one kills what is left.
+ */
+static void
+shutdown_cb(struct ev_loop *l, ev_signal *w, int revents)
+{
+	size_t	 i;
+
+	if (shutting_down) {
+		log_info("SIG%s again: killing every job", sig_name(w->signum));
+		job_stop_all(1);
+		return;
+	}
+	shutting_down = 1;
+	log_info("SIG%s: stopping %u jobs", sig_name(w->signum),
+	    job_unfinished());
+	for (i = 0; i < nlisteners; i++)
+		conn_unlisten(&listeners[i]);
+	job_stop_all(0);
+	if (job_unfinished() == 0)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+hup_cb(struct ev_loop *l, ev_signal *w, int revents)
+{
+	log_info("SIGHUP: nothing to reload");
+}
+
+static void
+chld_cb(struct ev_loop *l, ev_signal *w, int revents)
+{
+	job_reap();
+}
+
+static void
+reaper_cb(struct ev_loop *l, ev_prepare *w, int revents)
+{
+	conn_reap();
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "allow-remote", no_argument, NULL, 'R' },
+		{ "max-body", required_argument, NULL, 'B' },
+		{ "max-jobs", required_argument, NULL, 'J' },
+		{ "keep-finished", required_argument, NULL, 'K' },
+		{ "max-connections", required_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct laddr	*addrs = NULL, *la, dla;
+	struct lsock	*inh;
+	struct rlimit	 rl, orig;
+	char		 err[LISTEN_ERRLEN], path[PATH_MAX];
+	int		 ch, naddrs = 0, ninh, verbosity = LOG_NORMAL, i;
+	char		*end;
+	unsigned long	 mode;
+
+	while ((ch = getopt_long(argc, argv, "l:vqVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			la = reallocarray(addrs, (size_t)naddrs + 1,
+			    sizeof(*addrs));
+			if (la == NULL)
+				fatal("options");
+			addrs = la;
+			if (listen_parse(optarg, &addrs[naddrs], err,
+			    sizeof(err)) == -1)
+				usage("%s", err);
+			naddrs++;
+			break;
+		case 'm':
+			errno = 0;
+			mode = strtoul(optarg, &end, 8);
+			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
+			    mode > 0777)
+				usage("--socket-mode: \"%s\" is not an octal "
+				    "mode", optarg);
+			conf.socket_mode = (mode_t)mode;
+			break;
+		case 'R':
+			conf.allow_remote = 1;
+			break;
+		case 'B':
+			conf.max_body = number("--max-body", optarg,
+			    1UL << 30);
+			break;
+		case 'J':
+			conf.max_jobs = number("--max-jobs", optarg, 1000000);
+			break;
+		case 'K':
+			conf.keep_finished = number("--keep-finished", optarg,
+			    1000000);
+			break;
+		case 'C':
+			conf.max_connections = number("--max-connections",
+			    optarg, 1000000);
+			if (conf.max_connections == 0)
+				usage("--max-connections must be at least 1");
+			break;
+		case 'v':
+			verbosity = LOG_VERBOSE;
+			break;
+		case 'q':
+			verbosity = LOG_QUIET;
+			break;
+		case 'V':
+			printf("jobd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			usage(NULL);
+		}
+	}
+	if (optind < argc)
+		usage("unexpected argument \"%s\"", argv[optind]);
+	for (i = 0; i < naddrs; i++) {
+		if (!conf.allow_remote && !listen_is_loopback(&addrs[i])) {
+			listen_format((struct sockaddr *)&addrs[i].ss,
+			    addrs[i].sslen, SOCK_STREAM, err, sizeof(err));
+			usage("%s is not a loopback address: anyone who can "
+			    "reach jobd controls every job (use "
+			    "--allow-remote to insist)", err);
+		}
+	}
+	log_init("jobd", verbosity);
+
+	/*
+	 * Many clients and jobs need many fds: raise the soft limit. Tasks
+	 * get the limit jobd was started with.
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &orig) == -1)
+		fatal("getrlimit");
+	spawn_init(&orig);
+	rl = orig;
+	rl.rlim_cur = rl.rlim_max > 1048576 ? 1048576 : rl.rlim_max;
+	if (rl.rlim_cur > orig.rlim_cur && setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit");
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("PR_SET_CHILD_SUBREAPER");
+	if (listen_inherit(LISTEN_CHECK | LISTEN_NONBLOCK, &inh, &ninh, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	for (i = 0; i < ninh; i++)
+		add_listener(&inh[i]);
+	free(inh);
+	for (i = 0; i < naddrs; i++)
+		bind_or_die(&addrs[i]);
+	free(addrs);
+	if (nlisteners == 0) {
+		if (listen_default(path, sizeof(path)) == -1)
+			fatalx("default socket path too long");
+		if (listen_default_dir(path, err, sizeof(err)) == -1)
+			fatalx("%s", err);
+		if (listen_parse(path, &dla, err, sizeof(err)) == -1)
+			fatalx("%s", err);
+		bind_or_die(&dla);
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
+		fatalx("cannot create the event loop");
+	started = ev_time();
+	conn_init();
+	ev_signal_init(&sig_term, shutdown_cb, SIGTERM);
+	ev_signal_init(&sig_int, shutdown_cb, SIGINT);
+	ev_signal_init(&sig_hup, hup_cb, SIGHUP);
+	ev_signal_init(&sig_chld, chld_cb, SIGCHLD);
+	ev_signal_start(loop, &sig_term);
+	ev_signal_start(loop, &sig_int);
+	ev_signal_start(loop, &sig_hup);
+	ev_signal_start(loop, &sig_chld);
+	ev_prepare_init(&reaper, reaper_cb);
+	ev_prepare_start(loop, &reaper);
+	for (i = 0; i < (int)nlisteners; i++) {
+		conn_listen(&listeners[i]);
+		log_info("listening on %s%s", listeners[i].ls.address,
+		    listeners[i].ls.inherited ? " (inherited)" : "");
+	}
+
+	ev_run(loop, 0);
+
+	log_info("all jobs stopped, exiting");
+	conn_close_all();
+	job_free_all();
+	for (i = 0; i < (int)nlisteners; i++)
+		listen_close(&listeners[i].ls);
+	free(listeners);
+	ev_loop_destroy(loop);
+	return 0;
+}

@@ -1,0 +1,567 @@
+/*
+ * spawn.c: starting a task. Credentials are resolved at PUT; each start
+ * prepares everything in jobd (argv, environment, PATH candidates, held
+ * fds) and then runs a vfork-style child: clone(CLONE_VM|CLONE_VFORK) on
+ * a stack of its own, so the cost does not grow with jobd's memory. The
+ * child calls only async-signal-safe functions and reports the step and
+ * errno of a failure through a close-on-exec pipe before it _exits; EOF
+ * on that pipe means exec succeeded.
+ */
+#include "config.h"
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jobd.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC	(1U << 2)
+#endif
+
+#define SPAWN_STACK	(64 * 1024)
+
+enum step {
+	STEP_SETSID,
+	STEP_GROUPS,
+	STEP_SETGID,
+	STEP_SETUID,
+	STEP_OPEN,
+	STEP_FD,
+	STEP_CHDIR,
+	STEP_RLIMIT,
+	STEP_EXEC
+};
+
+struct report {
+	int	 step;
+	int	 index;
+	int	 err;
+};
+
+struct spawn {
+	const struct task	*t;
+	char			**envp;
+	char			**paths;	/* exec candidates */
+	char			*pidslot;	/* digits of LISTEN_PID */
+	int			 src[JOBD_MAX_FDS];	/* held fds */
+	int			 errfd;
+	int			 saw_eacces;
+};
+
+static char		 stack[SPAWN_STACK] __attribute__((aligned(16)));
+static struct rlimit	 task_nofile;
+
+/* The rlimit jobd had before it raised its own; tasks get that one. */
+void
+spawn_init(const struct rlimit *nofile)
+{
+	task_nofile = *nofile;
+}
+
+static int	resolve_fail(struct jerr *, int, const struct task *,
+		    const char *, const char *, ...)
+		    __attribute__((format(printf, 5, 6)));
+
+static int
+resolve_fail(struct jerr *e, int status, const struct task *t,
+    const char *field, const char *fmt, ...)
+{
+	char	 msg[256];
+	va_list	 ap;
+
+	e->status = status;
+	snprintf(e->path, sizeof(e->path), "tasks[%d].%s", t->index, field);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(e->msg, sizeof(e->msg), "%s: %s", e->path, msg);
+	return -1;
+}
+
+static int
+parse_id(const char *s, unsigned long *out)
+{
+	char	*end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return errno != 0 || *end != '\0' || *out >= 4294967295UL ? -1 : 0;
+}
+
+/*
+ * Look up user and group (a "#N" is a number as written in JSON; a name
+ * made of digits that names nobody is taken as a number, as chown does).
+ * "user" alone brings its primary and supplementary groups; neither
+ * keeps jobd's ids with no supplementary groups. jobd not root: only its
+ * own ids, and nothing is changed (403 otherwise).
+ */
+int
+spawn_resolve(struct task *t, struct jerr *e)
+{
+	struct passwd	*pw = NULL;
+	struct group	*gr;
+	unsigned long	 id;
+	uid_t		 uid = geteuid();
+	gid_t		 gid = getegid();
+	int		 n;
+
+	if (t->user != NULL) {
+		if (t->user[0] == '#') {
+			parse_id(t->user + 1, &id);
+			uid = (uid_t)id;
+			pw = getpwuid(uid);
+		} else if ((pw = getpwnam(t->user)) != NULL)
+			uid = pw->pw_uid;
+		else if (parse_id(t->user, &id) == 0)
+			uid = (uid_t)id;
+		else
+			return resolve_fail(e, 400, t, "user",
+			    "unknown user \"%s\"", t->user);
+		if (pw != NULL)
+			gid = pw->pw_gid;
+	}
+	if (t->group != NULL) {
+		if (t->group[0] == '#') {
+			parse_id(t->group + 1, &id);
+			gid = (gid_t)id;
+		} else if ((gr = getgrnam(t->group)) != NULL)
+			gid = gr->gr_gid;
+		else if (parse_id(t->group, &id) == 0)
+			gid = (gid_t)id;
+		else
+			return resolve_fail(e, 400, t, "group",
+			    "unknown group \"%s\"", t->group);
+	}
+	if (geteuid() != 0) {
+		if (uid != geteuid())
+			return resolve_fail(e, 403, t, "user", "jobd is not "
+			    "root and can only run tasks as its own user "
+			    "(uid %u)", (unsigned)geteuid());
+		if (gid != getegid() && (t->user == NULL || t->group != NULL))
+			return resolve_fail(e, 403, t, "group", "jobd is not "
+			    "root and can only run tasks with its own "
+			    "group (gid %u)", (unsigned)getegid());
+		t->set_ids = 0;
+		return 0;
+	}
+	t->set_ids = 1;
+	t->uid = uid;
+	t->gid = gid;
+	free(t->groups);
+	t->groups = NULL;
+	t->ngroups = 0;
+	if (t->user != NULL && pw != NULL) {
+		n = 16;
+		for (;;) {
+			if ((t->groups = reallocarray(t->groups, (size_t)n,
+			    sizeof(gid_t))) == NULL)
+				return resolve_fail(e, 500, t, "user",
+				    "out of memory");
+			if (getgrouplist(pw->pw_name, gid, t->groups, &n) != -1)
+				break;
+		}
+		t->ngroups = n;
+	}
+	return 0;
+}
+
+static void
+report(struct spawn *s, int step, int index, int err)
+{
+	struct report	 r = { step, index, err };
+
+	(void)!write(s->errfd, &r, sizeof(r));
+	_exit(127);
+}
+
+/*
+ * The child. It shares jobd's memory while jobd is suspended, so it must
+ * not allocate, lock or touch anything but its own stack and *s. Ids are
+ * changed with raw system calls: glibc's wrappers may try to signal other
+ * threads of the process, which here is jobd.
+ */
+__attribute__((no_sanitize("address", "undefined")))
+static int
+child(void *arg)
+{
+	struct spawn		*s = arg;
+	const struct task	*t = s->t;
+	const struct fdspec	*f;
+	struct sigaction	 sa;
+	sigset_t		 none;
+	int			 tmp[JOBD_MAX_FDS], i, fd, fl, base, err;
+	char			 digits[16], *p;
+	pid_t			 pid;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (i = 1; i < NSIG; i++)
+		if (i != SIGKILL && i != SIGSTOP)
+			(void)sigaction(i, &sa, NULL);
+
+	if (setsid() == -1)
+		report(s, STEP_SETSID, 0, errno);
+	if (t->set_ids) {
+		if (syscall(SYS_setgroups, (size_t)t->ngroups, t->groups) == -1)
+			report(s, STEP_GROUPS, 0, errno);
+		if (syscall(SYS_setresgid, t->gid, t->gid, t->gid) == -1)
+			report(s, STEP_SETGID, 0, errno);
+		if (syscall(SYS_setresuid, t->uid, t->uid, t->uid) == -1)
+			report(s, STEP_SETUID, 0, errno);
+	}
+
+	/*
+	 * Open every fd as the task's user, then move it above the target
+	 * range before any is put in place, so none is overwritten early.
+	 */
+	base = t->nfds;
+	if (s->errfd < base &&
+	    (s->errfd = fcntl(s->errfd, F_DUPFD_CLOEXEC, base)) == -1)
+		_exit(127);
+	for (i = 0; i < t->nfds; i++) {
+		f = &t->fds[i];
+		tmp[i] = -1;
+		switch (f->kind) {
+		case FD_FILE:
+			fd = open(f->path, f->flags | O_CLOEXEC | O_NOCTTY |
+			    O_NONBLOCK, 0644);
+			break;
+		case FD_PIPE:
+			fd = open(f->path, (f->flags & O_ACCMODE) | O_CLOEXEC |
+			    O_NONBLOCK);
+			break;
+		case FD_NULL:
+			fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+			break;
+		case FD_UNIX:
+		case FD_NET:
+			fd = s->src[i];
+			break;
+		default:
+			continue;
+		}
+		if (fd == -1)
+			report(s, STEP_OPEN, i, errno);
+		if ((f->kind == FD_FILE || f->kind == FD_PIPE) &&
+		    ((fl = fcntl(fd, F_GETFL)) == -1 ||
+		    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1))
+			report(s, STEP_OPEN, i, errno);
+		if ((tmp[i] = fcntl(fd, F_DUPFD_CLOEXEC, base)) == -1)
+			report(s, STEP_FD, i, errno);
+		if (fd != s->src[i])
+			close(fd);
+	}
+	for (i = 0; i < t->nfds; i++) {
+		if (tmp[i] == -1)
+			close(i);
+		else if (dup2(tmp[i], i) == -1)
+			report(s, STEP_FD, i, errno);
+	}
+	/* No other fd crosses exec, whatever jobd's parent left open. */
+	if (syscall(SYS_close_range, (unsigned)base, ~0U,
+	    CLOSE_RANGE_CLOEXEC) == -1) {
+		for (fd = base; fd < 65536; fd++)
+			if (fd != s->errfd)
+				(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+
+	if (chdir(t->cwd) == -1)
+		report(s, STEP_CHDIR, 0, errno);
+	if (s->pidslot != NULL) {
+		pid = (pid_t)syscall(SYS_getpid);
+		p = digits + sizeof(digits);
+		*--p = '\0';
+		do {
+			*--p = (char)('0' + pid % 10);
+			pid /= 10;
+		} while (pid > 0);
+		for (i = 0; *p != '\0'; i++)
+			s->pidslot[i] = *p++;
+		s->pidslot[i] = '\0';
+	}
+	if (setrlimit(RLIMIT_NOFILE, &task_nofile) == -1)
+		report(s, STEP_RLIMIT, 0, errno);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	err = ENOENT;
+	for (i = 0; s->paths[i] != NULL; i++) {
+		execve(s->paths[i], t->argv, s->envp);
+		err = errno;
+		if (err == EACCES)
+			s->saw_eacces = 1;
+		else if (err != ENOENT && err != ENOTDIR)
+			break;
+	}
+	if (s->saw_eacces && (err == ENOENT || err == ENOTDIR))
+		err = EACCES;
+	report(s, STEP_EXEC, 0, err);
+	return 127;
+}
+
+static int
+env_is(const char *kv, const char *name)
+{
+	size_t	 n = strlen(name);
+
+	return strncmp(kv, name, n) == 0 && kv[n] == '=';
+}
+
+static void
+free_vec(char **v)
+{
+	char	**p;
+
+	if (v == NULL)
+		return;
+	for (p = v; *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+/*
+ * The task's environment: exactly envs, plus LISTEN_* when fd 3 onwards
+ * begins with sockets, plus _LAST_EXIT after the first task.
+ */
+static char **
+make_env(const struct task *t, const char *last_exit, char **pidslot)
+{
+	char		**env, names[JOBD_MAX_FDS * 256 + 16];
+	const char	*name;
+	size_t		  n = 0, i, len = 0;
+	int		  k = 0, fd;
+
+	for (fd = 3; fd < t->nfds; fd++) {
+		if (t->fds[fd].kind != FD_UNIX && t->fds[fd].kind != FD_NET)
+			break;
+		name = t->fds[fd].name ? t->fds[fd].name : "socket";
+		len += (size_t)snprintf(names + len, sizeof(names) - len,
+		    "%s%s", k ? ":" : "", name);
+		k++;
+	}
+	*pidslot = NULL;
+	if ((env = calloc(t->nenvs + 5, sizeof(char *))) == NULL)
+		return NULL;
+	for (i = 0; i < t->nenvs; i++) {
+		if (k > 0 && (env_is(t->envs[i], "LISTEN_FDS") ||
+		    env_is(t->envs[i], "LISTEN_PID") ||
+		    env_is(t->envs[i], "LISTEN_FDNAMES")))
+			continue;
+		if (last_exit != NULL && env_is(t->envs[i], "_LAST_EXIT"))
+			continue;
+		if ((env[n++] = strdup(t->envs[i])) == NULL)
+			goto fail;
+	}
+	if (k > 0) {
+		if (asprintf(&env[n++], "LISTEN_FDS=%d", k) == -1 ||
+		    asprintf(&env[n++], "LISTEN_PID=%-20s", "") == -1 ||
+		    asprintf(&env[n++], "LISTEN_FDNAMES=%s", names) == -1) {
+			env[--n] = NULL;
+			goto fail;
+		}
+		*pidslot = env[n - 2] + strlen("LISTEN_PID=");
+	}
+	if (last_exit != NULL &&
+	    asprintf(&env[n++], "_LAST_EXIT=%s", last_exit) == -1) {
+		env[--n] = NULL;
+		goto fail;
+	}
+	return env;
+fail:
+	free_vec(env);
+	return NULL;
+}
+
+/*
+ * Where to look for exec: itself if it has a '/', else each directory of
+ * the task's own PATH (none: not found). An empty element is cwd.
+ */
+static char **
+make_paths(const struct task *t)
+{
+	const char	*path = NULL, *p, *end;
+	char		**v;
+	size_t		  n = 1, i = 0;
+
+	if (strchr(t->exec, '/') != NULL) {
+		if ((v = calloc(2, sizeof(char *))) == NULL ||
+		    (v[0] = strdup(t->exec)) == NULL) {
+			free(v);
+			return NULL;
+		}
+		return v;
+	}
+	for (i = 0; i < t->nenvs; i++)
+		if (env_is(t->envs[i], "PATH"))
+			path = t->envs[i] + 5;
+	if (path != NULL)
+		for (p = path; *p != '\0'; p++)
+			n += *p == ':';
+	if ((v = calloc(n + 1, sizeof(char *))) == NULL)
+		return NULL;
+	if (path == NULL)
+		return v;
+	i = 0;
+	for (p = path;; p = end + 1) {
+		if ((end = strchr(p, ':')) == NULL)
+			end = p + strlen(p);
+		if (asprintf(&v[i], "%.*s%s%s", (int)(end - p), p,
+		    end == p ? "" : "/", t->exec) == -1) {
+			v[i] = NULL;
+			free_vec(v);
+			return NULL;
+		}
+		i++;
+		if (*end == '\0')
+			break;
+	}
+	return v;
+}
+
+static void
+spawn_error(const struct task *t, const struct report *r, struct jerr *e)
+{
+	const struct fdspec	*f = &t->fds[r->index];
+	const char		*err = strerror(r->err);
+	const char		*pathenv = NULL;
+	char			 what[300];
+	size_t			 i;
+
+	e->status = 422;
+	switch (r->step) {
+	case STEP_SETSID:
+		snprintf(e->path, sizeof(e->path), "tasks[%d]", t->index);
+		snprintf(what, sizeof(what), "setsid: %s", err);
+		break;
+	case STEP_GROUPS:
+	case STEP_SETUID:
+		snprintf(e->path, sizeof(e->path), "tasks[%d].user", t->index);
+		snprintf(what, sizeof(what), "%s %u: %s", r->step ==
+		    STEP_GROUPS ? "setgroups for user" : "setuid",
+		    (unsigned)t->uid, err);
+		break;
+	case STEP_SETGID:
+		snprintf(e->path, sizeof(e->path), "tasks[%d].%s", t->index,
+		    t->group != NULL ? "group" : "user");
+		snprintf(what, sizeof(what), "setgid %u: %s",
+		    (unsigned)t->gid, err);
+		break;
+	case STEP_OPEN:
+		snprintf(e->path, sizeof(e->path), "tasks[%d].fd[%d]%s",
+		    t->index, r->index, f->path != NULL ? ".path" : "");
+		snprintf(what, sizeof(what), "open %s: %s",
+		    f->path != NULL ? f->path : "/dev/null", err);
+		break;
+	case STEP_FD:
+		snprintf(e->path, sizeof(e->path), "tasks[%d].fd[%d]",
+		    t->index, r->index);
+		snprintf(what, sizeof(what), "cannot set up fd %d: %s",
+		    r->index, err);
+		break;
+	case STEP_CHDIR:
+		snprintf(e->path, sizeof(e->path), "tasks[%d].cwd", t->index);
+		snprintf(what, sizeof(what), "chdir %s: %s", t->cwd, err);
+		break;
+	case STEP_RLIMIT:
+		snprintf(e->path, sizeof(e->path), "tasks[%d]", t->index);
+		snprintf(what, sizeof(what), "setrlimit: %s", err);
+		break;
+	default:
+		snprintf(e->path, sizeof(e->path), "tasks[%d].exec", t->index);
+		for (i = 0; i < t->nenvs; i++)
+			if (env_is(t->envs[i], "PATH"))
+				pathenv = t->envs[i] + 5;
+		if (strchr(t->exec, '/') != NULL)
+			snprintf(what, sizeof(what), "exec %s: %s", t->exec,
+			    err);
+		else if (pathenv == NULL)
+			snprintf(what, sizeof(what), "exec %s: not found: "
+			    "envs has no PATH to search", t->exec);
+		else
+			snprintf(what, sizeof(what), "exec %s: %s (searched "
+			    "PATH=%.160s)", t->exec, err, pathenv);
+		break;
+	}
+	snprintf(e->msg, sizeof(e->msg), "%s: %s", e->path, what);
+}
+
+/*
+ * Start a task. Returns its pid once exec has succeeded, or -1 with e
+ * holding the 422 error (which step failed, and the OS error text).
+ */
+pid_t
+spawn_task(struct task *t, const char *last_exit, struct jerr *e)
+{
+	struct spawn	 s;
+	struct report	 r;
+	sigset_t	 all, old;
+	ssize_t		 n;
+	pid_t		 pid = -1;
+	int		 p[2] = { -1, -1 }, i, status;
+
+	memset(&s, 0, sizeof(s));
+	s.t = t;
+	for (i = 0; i < t->nfds; i++)
+		s.src[i] = t->fds[i].sock != NULL ? t->fds[i].sock->ls.fd : -1;
+	if ((s.envp = make_env(t, last_exit, &s.pidslot)) == NULL ||
+	    (s.paths = make_paths(t)) == NULL) {
+		r.err = ENOMEM;
+		goto sysfail;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		r.err = errno;
+		goto sysfail;
+	}
+	s.errfd = p[1];
+
+	/* No handler of jobd's may run in the child before it resets them. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = clone(child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK |
+	    SIGCHLD, &s);
+	r.err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(p[1]);
+	if (pid == -1)
+		goto sysfail;
+
+	do
+		n = read(p[0], &r, sizeof(r));
+	while (n == -1 && errno == EINTR);
+	close(p[0]);
+	free_vec(s.envp);
+	free_vec(s.paths);
+	if (n != (ssize_t)sizeof(r))
+		return pid;
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	spawn_error(t, &r, e);
+	return -1;
+
+sysfail:
+	if (p[0] != -1)
+		close(p[0]);
+	free_vec(s.envp);
+	free_vec(s.paths);
+	e->status = 422;
+	snprintf(e->path, sizeof(e->path), "tasks[%d]", t->index);
+	snprintf(e->msg, sizeof(e->msg), "tasks[%d]: cannot start a "
+	    "process: %s", t->index, strerror(r.err));
+	return -1;
+}
