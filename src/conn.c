@@ -125,7 +125,7 @@ conn_new(int fd, const struct sockaddr_storage *ss, socklen_t sslen)
 	c->rio.data = c->wio.data = c->timer.data = c;
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
-	conn_set_deadline(c, ev_now(loop) + JOBD_REQUEST_TIMEOUT);
+	conn_set_deadline(c, ev_now(loop) + conf.request_timeout);
 	if (nconns > conf.max_connections) {
 		c->over_limit = 1;
 		nover++;
@@ -266,7 +266,7 @@ conn_flush(struct conn *c)
 			if (errno == EAGAIN) {
 				ev_io_start(loop, &c->wio);
 				conn_set_deadline(c, ev_now(loop) +
-				    JOBD_IDLE_TIMEOUT);
+				    conf.idle_timeout);
 				conn_update(c);
 				return;
 			}
@@ -282,7 +282,7 @@ conn_flush(struct conn *c)
 		return;
 	}
 	if (!c->in_request && !c->deferred)
-		conn_set_deadline(c, ev_now(loop) + JOBD_IDLE_TIMEOUT);
+		conn_set_deadline(c, ev_now(loop) + conf.idle_timeout);
 	conn_update(c);
 }
 

@@ -103,7 +103,7 @@ on_message_begin(http_parser *p)
 	http_request_reset(&c->req);
 	c->req.t0 = ev_time();
 	c->in_request = 1;
-	conn_set_deadline(c, ev_now(loop) + JOBD_REQUEST_TIMEOUT);
+	conn_set_deadline(c, ev_now(loop) + conf.request_timeout);
 	return 0;
 }
 

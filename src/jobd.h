@@ -23,8 +23,6 @@
 #define JOBD_MAX_FDS		64
 #define JOBD_STOP_TIMEOUT	10.0
 #define JOBD_WAIT_MAX		86400.0
-#define JOBD_REQUEST_TIMEOUT	30.0
-#define JOBD_IDLE_TIMEOUT	60.0
 #define JOBD_LINGER_TIMEOUT	2.0
 #define JOBD_URL_MAX		8192
 #define JOBD_HEADERS_MAX	16384
@@ -50,6 +48,8 @@ struct jobd_conf {
 	unsigned	 max_jobs;
 	unsigned	 keep_finished;
 	unsigned	 max_connections;
+	double		 request_timeout;
+	double		 idle_timeout;
 };
 
 extern struct jobd_conf	 conf;

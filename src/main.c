@@ -27,6 +27,8 @@ struct jobd_conf conf = {
 	.max_jobs = 10000,
 	.keep_finished = 1000,
 	.max_connections = 1024,
+	.request_timeout = 30,
+	.idle_timeout = 60,
 };
 
 struct ev_loop		*loop;
@@ -52,6 +54,10 @@ static const char usage_text[] =
 "                             (default 10000)\n"
 "      --keep-finished N      finished jobs kept for GET (default 1000)\n"
 "      --max-connections N    most client connections (default 1024)\n"
+"      --request-timeout SECS close a connection that has not sent a whole\n"
+"                             request in SECS (default 30)\n"
+"      --idle-timeout SECS    close an idle keep-alive connection after\n"
+"                             SECS (default 60)\n"
 "  -v, --verbose              log every request\n"
 "  -q, --quiet                log only warnings and errors\n"
 "  -V, --version              print the version and exit\n"
@@ -94,6 +100,21 @@ number(const char *opt, const char *s, unsigned long max)
 		    max);
 		exit(2);
 	}
+	return v;
+}
+
+static double
+seconds(const char *opt, const char *s)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (*s == '\0' || *end != '\0' || errno != 0 || !(v > 0) ||
+	    v > 86400)
+		usage("%s: \"%s\" is not a number of seconds from 0 to 86400",
+		    opt, s);
 	return v;
 }
 
@@ -175,6 +196,8 @@ main(int argc, char *argv[])
 		{ "max-jobs", required_argument, NULL, 'J' },
 		{ "keep-finished", required_argument, NULL, 'K' },
 		{ "max-connections", required_argument, NULL, 'C' },
+		{ "request-timeout", required_argument, NULL, 'T' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -230,6 +253,13 @@ main(int argc, char *argv[])
 			    optarg, 1000000);
 			if (conf.max_connections == 0)
 				usage("--max-connections must be at least 1");
+			break;
+		case 'T':
+			conf.request_timeout = seconds("--request-timeout",
+			    optarg);
+			break;
+		case 'I':
+			conf.idle_timeout = seconds("--idle-timeout", optarg);
 			break;
 		case 'v':
 			verbosity = LOG_VERBOSE;

@@ -203,17 +203,21 @@ child(void *arg)
 	struct spawn		*s = arg;
 	const struct task	*t = s->t;
 	const struct fdspec	*f;
-	struct sigaction	 sa;
+	uint64_t		 dfl[4] = { 0, 0, 0, 0 };
 	sigset_t		 none;
 	int			 tmp[JOBD_MAX_FDS], i, fd, fl, base, err;
 	char			 digits[16], *p;
 	pid_t			 pid;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
+	/*
+	 * Default dispositions for every signal, glibc's internal ones too
+	 * (its sigaction refuses those): SIG_DFL with no flags and an empty
+	 * mask is all zeroes in the kernel's struct, whatever its layout.
+	 */
 	for (i = 1; i < NSIG; i++)
 		if (i != SIGKILL && i != SIGSTOP)
-			(void)sigaction(i, &sa, NULL);
+			(void)syscall(SYS_rt_sigaction, i, dfl, NULL,
+			    (size_t)(NSIG / 8));
 
 	if (setsid() == -1)
 		report(s, STEP_SETSID, 0, errno);

@@ -77,10 +77,24 @@ reap_strays() {
 	pkill -KILL -f "$BATS_TEST_TMPDIR" 2>/dev/null || true
 }
 
+# world_dir: sets $W to a new directory every user may use, for tasks
+# run as another user (the test's own temp dir is closed to them).
+world_dir() {
+	W=$(mktemp -d /tmp/jobd-test.XXXXXX)
+	chmod 777 "$W"
+	echo "$W" >>"$BATS_TEST_TMPDIR/.world_dirs"
+}
+
 teardown() {
-	local rc=0
+	local rc=0 d
 	jobd_stop || rc=1
 	reap_strays
+	if [ -f "$BATS_TEST_TMPDIR/.world_dirs" ]; then
+		while read -r d; do
+			pkill -KILL -f "$d" 2>/dev/null || true
+			rm -rf "$d"
+		done <"$BATS_TEST_TMPDIR/.world_dirs"
+	fi
 	[ "$rc" -eq 0 ]
 }
 
@@ -109,11 +123,11 @@ jb() {
 }
 
 # task EXEC [ARGS...]: the JSON of one task with PATH, cwd the temp dir
-# and no fds (all /dev/null).
+# (or $TASK_CWD) and no fds (all /dev/null).
 task() {
 	local exec=$1
 	shift
-	jq -cn --arg exec "$exec" --arg cwd "$BATS_TEST_TMPDIR" \
+	jq -cn --arg exec "$exec" --arg cwd "${TASK_CWD:-$BATS_TEST_TMPDIR}" \
 	    --argjson args "$(json_array "$@")" \
 	    '{exec: $exec, args: $args,
 	      envs: {PATH: "/usr/bin:/bin"}, cwd: $cwd, fd: []}'
