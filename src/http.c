@@ -135,14 +135,27 @@ header_bytes(struct conn *c, size_t len)
 	return 0;
 }
 
+/* RFC 9110 tchar: http-parser, as built by Debian, also lets spaces in. */
+static int
+is_tchar(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
 static int
 on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct conn	*c = p->data;
 	struct request	*r = &c->req;
+	size_t		 i;
 
 	if (header_bytes(c, len) == -1)
 		return -1;
+	for (i = 0; i < len; i++)
+		if (!is_tchar((unsigned char)at[i]))
+			return reject(c, 400, "malformed request: invalid "
+			    "character in a header name");
 	/* A field after a value (or the first one) is a new header. */
 	if (r->in_expect != 2) {
 		if (++r->nheaders > JOBD_HEADER_COUNT_MAX)
@@ -194,6 +207,7 @@ on_headers_complete(http_parser *p)
 	struct request		*r = &c->req;
 	int			 body;
 
+	c->in_body = 1;
 	r->method = p->method;
 	r->head = p->method == HTTP_HEAD;
 	if (p->http_major != 1)
@@ -230,11 +244,61 @@ on_message_complete(http_parser *p)
 {
 	struct conn	*c = p->data;
 
+	c->in_body = 0;
+	c->head_lines = 0;
+	c->head_len = 0;
+	c->head_cr = 0;
 	c->req.keepalive = http_should_keep_alive(p);
 	if (c->req.body.data == NULL)
 		buf_add(&c->req.body, "", 0);
 	http_parser_pause(p, 1);
 	return 0;
+}
+
+/*
+ * A request head is checked byte by byte before the parser sees it, for
+ * what http-parser tolerates and a proxy in front of jobd might read
+ * otherwise (request smuggling): a bare LF or CR, obsolete line folding,
+ * control characters. Returns how many bytes belong to the head (all of
+ * them if it goes on), or -1 with the error set.
+ */
+static ssize_t
+head_scan(struct conn *c, const char *data, size_t len)
+{
+	unsigned char	 ch;
+	size_t		 i;
+
+	for (i = 0; i < len; i++) {
+		ch = (unsigned char)data[i];
+		if (ch == '\n') {
+			if (!c->head_cr)
+				return reject(c, 400, "malformed request: line "
+				    "ends without CR");
+			c->head_cr = 0;
+			if (c->head_len == 0 && c->head_lines > 0)
+				return (ssize_t)i + 1;	/* end of the head */
+			if (c->head_len > 0)
+				c->head_lines++;
+			c->head_len = 0;
+			continue;
+		}
+		if (c->head_cr)
+			return reject(c, 400, "malformed request: CR without "
+			    "LF");
+		if (ch == '\r') {
+			c->head_cr = 1;
+			continue;
+		}
+		if (c->head_len == 0 && c->head_lines > 0 &&
+		    (ch == ' ' || ch == '\t'))
+			return reject(c, 400, "malformed request: obsolete "
+			    "line folding");
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return reject(c, 400, "malformed request: control "
+			    "character in the head");
+		c->head_len++;
+	}
+	return (ssize_t)len;
 }
 
 /*
@@ -247,6 +311,7 @@ http_feed(struct conn *c)
 {
 	enum http_errno	 err;
 	size_t		 avail, n;
+	ssize_t		 head;
 
 	while (!c->dead && !c->deferred && !c->closing) {
 		if (c->out.len - c->out.off > OUT_HIGH)
@@ -254,6 +319,16 @@ http_feed(struct conn *c)
 		avail = c->in.len - c->in.off;
 		if (avail == 0 && !c->eof)
 			break;
+		if (!c->in_body && avail > 0) {
+			if ((head = head_scan(c, c->in.data + c->in.off,
+			    avail)) == -1) {
+				c->req.keepalive = 0;
+				http_error(c, c->req.status, NULL, "%s",
+				    c->req.errmsg);
+				break;
+			}
+			avail = (size_t)head;
+		}
 		n = http_parser_execute(&c->parser, &settings,
 		    c->in.data + c->in.off, avail);
 		buf_consume(&c->in, n);

@@ -228,6 +228,10 @@ struct conn {
 	int			 in_request;	/* bytes of a request seen */
 	int			 deferred;	/* answer comes later */
 	int			 over_limit;
+	int			 in_body;	/* head parsed, body follows */
+	unsigned		 head_lines;	/* head scanner: lines seen */
+	size_t			 head_len;	/* bytes of this line */
+	int			 head_cr;	/* last byte was CR */
 	ev_io			 rio;
 	ev_io			 wio;
 	ev_timer		 timer;

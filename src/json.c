@@ -70,18 +70,22 @@ join(char *out, size_t size, const char *base, const char *key)
 }
 
 /*
- * cJSON turns \u0000 into a NUL that would silently cut a string short;
- * find it in the raw text first. Assumes nothing of the input: only
- * escapes inside strings are looked at.
+ * What cJSON lets through and JSON does not: control characters, which
+ * it takes for white space or keeps inside strings, and \u0000, which it
+ * turns into a NUL that would silently cut a string short. Assumes
+ * nothing of the input: only escapes inside strings are looked at.
  */
 static int
-has_nul_escape(const char *s, size_t len)
+has_control(const char *s, size_t len)
 {
 	size_t	 i;
 	int	 instr = 0;
 
 	for (i = 0; i < len; i++) {
-		if (s[i] == '\0')
+		if ((unsigned char)s[i] < 0x20 && s[i] != '\t' &&
+		    s[i] != '\n' && s[i] != '\r')
+			return 1;
+		if (instr && (unsigned char)s[i] < 0x20)
 			return 1;
 		if (!instr) {
 			if (s[i] == '"')
@@ -98,6 +102,34 @@ has_nul_escape(const char *s, size_t len)
 		}
 	}
 	return 0;
+}
+
+/* One JSON value and nothing after it but white space. */
+static cJSON *
+parse(const char *body, size_t len)
+{
+	const char	*end = NULL;
+	cJSON		*v;
+
+	if ((v = cJSON_ParseWithLengthOpts(body, len, &end, 0)) == NULL)
+		return NULL;
+	for (; end < body + len; end++) {
+		if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
+			cJSON_Delete(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+/* Where parsing stopped, for the error sentence. */
+static size_t
+json_error_at(const char *body, size_t len)
+{
+	const char	*at = cJSON_GetErrorPtr();
+
+	return at != NULL && at >= body && at <= body + len ?
+	    (size_t)(at - body) : len;
 }
 
 /* Control characters have no business in a path, a name or a command. */
@@ -438,7 +470,6 @@ json_parse_job(const char *body, size_t len, const char *name,
 	cJSON		*root = NULL;
 	const cJSON	*tasks, *x;
 	struct job	*j = NULL;
-	const char	*end = NULL;
 	char		 p[64];
 	int		 n, i;
 
@@ -447,16 +478,14 @@ json_parse_job(const char *body, size_t len, const char *name,
 		    "\"tasks\"");
 		return NULL;
 	}
-	if (has_nul_escape(body, len)) {
-		fail(e, 400, "", "the body must not contain NUL characters");
+	if (has_control(body, len)) {
+		fail(e, 400, "", "the body is not valid JSON: control "
+		    "characters or \\u0000");
 		return NULL;
 	}
-	root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-	if (root == NULL) {
-		end = cJSON_GetErrorPtr();
+	if ((root = parse(body, len)) == NULL) {
 		fail(e, 400, "", "the body is not valid JSON (at byte %zu)",
-		    end != NULL && end >= body && end <= body + len ?
-		    (size_t)(end - body) : len);
+		    json_error_at(body, len));
 		return NULL;
 	}
 	if (!cJSON_IsObject(root)) {
@@ -528,8 +557,7 @@ json_parse_signal(const char *body, size_t len, int *sig, struct jerr *e)
 	char		 buf[32];
 	int		 r = -1;
 
-	if (has_nul_escape(body, len) ||
-	    (root = cJSON_ParseWithLength(body, len)) == NULL)
+	if (has_control(body, len) || (root = parse(body, len)) == NULL)
 		return fail(e, 400, "", "the body must be JSON: "
 		    "{\"signal\": \"HUP\"}");
 	if (!cJSON_IsObject(root)) {
