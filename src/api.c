@@ -461,7 +461,7 @@ api_job_ended(struct job *j)
 		api_wait_timeout(c);
 }
 
-/* Answer a ?wait= request with the job as it is, then read on. */
+/* Answer a ?wait= request with the job as it is; reading resumes later. */
 void
 api_wait_timeout(struct conn *c)
 {

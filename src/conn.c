@@ -25,6 +25,7 @@
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static TAILQ_HEAD(, conn) dead = TAILQ_HEAD_INITIALIZER(dead);
+static TAILQ_HEAD(, conn) resumes = TAILQ_HEAD_INITIALIZER(resumes);
 static unsigned		  nconns;
 static unsigned		  nover;
 static int		  accept_paused;
@@ -298,14 +299,18 @@ write_cb(struct ev_loop *l, ev_io *w, int revents)
 		http_feed(c);
 }
 
-/* After a deferred answer: go on with pipelined requests. */
+/*
+ * After a deferred answer: go on with pipelined requests, but from the
+ * loop's prepare watcher, never from inside the job code that ended the
+ * wait (a pipelined DELETE could free the job under its feet).
+ */
 void
 conn_resume(struct conn *c)
 {
-	if (c->dead)
+	if (c->dead || c->resuming)
 		return;
-	http_feed(c);
-	conn_update(c);
+	c->resuming = 1;
+	TAILQ_INSERT_TAIL(&resumes, c, rentry);
 }
 
 /*
@@ -360,6 +365,10 @@ conn_close(struct conn *c)
 	ev_timer_stop(loop, &c->timer);
 	close(c->fd);
 	c->fd = -1;
+	if (c->resuming) {
+		TAILQ_REMOVE(&resumes, c, rentry);
+		c->resuming = 0;
+	}
 	TAILQ_REMOVE(&conns, c, entry);
 	TAILQ_INSERT_TAIL(&dead, c, entry);
 	nconns--;
@@ -368,11 +377,22 @@ conn_close(struct conn *c)
 	accept_resume();
 }
 
-/* From the prepare watcher: free what conn_close left. */
+/*
+ * From the prepare watcher, before the loop waits again: resume
+ * connections whose deferred answer went out, then free what
+ * conn_close left.
+ */
 void
-conn_reap(void)
+conn_prepare(void)
 {
 	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&resumes)) != NULL) {
+		TAILQ_REMOVE(&resumes, c, rentry);
+		c->resuming = 0;
+		http_feed(c);
+		conn_update(c);
+	}
 
 	while ((c = TAILQ_FIRST(&dead)) != NULL) {
 		TAILQ_REMOVE(&dead, c, entry);
@@ -393,7 +413,7 @@ conn_close_all(void)
 		if (!c->dead)
 			conn_close(c);
 	}
-	conn_reap();
+	conn_prepare();
 	ev_timer_stop(loop, &accept_timer);
 }
 

@@ -229,6 +229,7 @@ struct conn {
 	int			 deferred;	/* answer comes later */
 	int			 over_limit;
 	int			 in_body;	/* head parsed, body follows */
+	int			 resuming;	/* on the resume list */
 	unsigned		 head_lines;	/* head scanner: lines seen */
 	size_t			 head_len;	/* bytes of this line */
 	int			 head_cr;	/* last byte was CR */
@@ -247,6 +248,7 @@ struct conn {
 	struct job		*waitjob;	/* ?wait= on this job */
 	LIST_ENTRY(conn)	 wentry;
 	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 rentry;	/* resume list */
 };
 
 /* buf.c */
@@ -276,7 +278,7 @@ void		 conn_resume(struct conn *);
 void		 conn_close(struct conn *);
 void		 conn_set_deadline(struct conn *, ev_tstamp);
 void		 conn_close_all(void);
-void		 conn_reap(void);
+void		 conn_prepare(void);
 unsigned	 conn_count(void);
 
 /* http.c */

@@ -182,7 +182,7 @@ chld_cb(struct ev_loop *l, ev_signal *w, int revents)
 static void
 reaper_cb(struct ev_loop *l, ev_prepare *w, int revents)
 {
-	conn_reap();
+	conn_prepare();
 }
 
 int

@@ -50,7 +50,7 @@ def main():
                 s.sendall(data[i:i + 1])
                 if a.delay:
                     time.sleep(a.delay)
-        else:
+        elif data:
             s.sendall(data)
     except OSError as e:
         print("send: %s" % e, file=sys.stderr)
