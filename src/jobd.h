@@ -17,6 +17,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "signame.h"
 
 #define JOBD_NAME_MAX		64
 #define JOBD_MAX_TASKS		64
@@ -353,8 +354,5 @@ int		 spawn_resolve(struct task *, struct jerr *);
 pid_t		 spawn_task(struct task *, const char *, struct jerr *);
 void		 spawn_init(const struct rlimit *);
 
-/* signame.c */
-int		 sig_parse(const char *);
-const char	*sig_name(int);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * signame.c: signal names and numbers, both ways. "HUP", "SIGHUP",
- * "hup" and "1" all name SIGHUP; real-time signals are RTMIN+n.
+ * "hup" and "1" all name SIGHUP; real-time signals are RTMIN+n. Shared
+ * by jobd and jobctl.
  */
 #include "config.h"
 
@@ -10,7 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "jobd.h"
+#include "signame.h"
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
 static const struct {
 	const char	*name;

@@ -1,0 +1,587 @@
+#!/usr/bin/env bats
+# jobctl: every command against a real jobd, what start infers from the
+# caller (cwd, PATH, files, FIFOs, sockets, --then chains), exit statuses,
+# --json, colour and terminal width.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	jobd_start
+	export JOBD_SOCKET=$SOCK
+	unset NO_COLOR XDG_RUNTIME_DIR
+	cd "$BATS_TEST_TMPDIR"
+}
+
+jc() {
+	"$JOBCTL" "$@"
+}
+
+# The job's status as JSON, through jobctl itself.
+jstate() {
+	jc --json status "$1" | jq -r "${2:-.state}"
+}
+
+# Ages and running times tick between two runs; nothing else may differ.
+mask_times() {
+	sed -E 's/\b[0-9]+[smhd]\b/T/g'
+}
+
+# A program that serves on its inherited sockets: writes LISTEN_* to
+# fds.out, then answers one client on each socket with its fd and name.
+write_server() {
+	cat >server.py <<'EOF'
+import os, socket
+n = int(os.environ["LISTEN_FDS"])
+names = os.environ["LISTEN_FDNAMES"].split(":")
+with open("fds.out", "w") as f:
+    f.write("%d %s %s\n" % (n, ":".join(names),
+                            os.environ["LISTEN_PID"] == str(os.getpid())))
+for i in range(n):
+    s = socket.socket(fileno=3 + i)
+    c, _ = s.accept()
+    c.sendall(("fd %d %s\n" % (3 + i, names[i])).encode())
+    c.close()
+EOF
+}
+
+@test "start: cwd and PATH come from the caller, a new output file is created" {
+	mkdir -p bin work
+	printf '#!/bin/sh\necho "hello $1 from $(pwd)"\necho oops >&2\n' \
+	    >bin/hello-jobctl
+	chmod +x bin/hello-jobctl
+	cd work
+	PATH=$BATS_TEST_TMPDIR/bin:$PATH run jc start h --stdout out.log -- \
+	    hello-jobctl world
+	assert_success
+	assert_output --regexp '^h: started, pid [0-9]+$'
+	run jc wait h
+	assert_success
+	# Relative to the caller's directory; stderr goes where stdout goes.
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/work/out.log")" \
+	    "hello world from $BATS_TEST_TMPDIR/work"$'\n'oops
+	assert_equal "$(jstate h '.tasks[0].exec')" hello-jobctl
+}
+
+@test "start: an existing output file is appended to, --stderr apart" {
+	echo before >out.log
+	jc start a --stdout out.log --stderr err.log -- \
+	    /bin/sh -c 'echo after; echo bad >&2'
+	run jc wait a
+	assert_success
+	assert_equal "$(cat out.log)" $'before\nafter'
+	assert_equal "$(cat err.log)" bad
+}
+
+@test "start: --stdin reads a file; a missing one is an error" {
+	printf 'one\ntwo\n' >in.txt
+	jc start r --stdin in.txt --stdout out.txt -- /usr/bin/wc -l
+	jc wait r
+	assert_equal "$(tr -d ' ' <out.txt)" 2
+	run jc start r2 --stdin missing.txt -- /bin/cat
+	assert_failure 1
+	assert_output --partial "--stdin missing.txt: No such file or directory"
+	run jc status r2
+	assert_failure 1
+}
+
+@test "start: a FIFO given as --stdout or --stdin is a pipe" {
+	mkfifo out.fifo in.fifo
+	timeout 10 cat "$BATS_TEST_TMPDIR/out.fifo" >got.txt 3>&- &
+	local reader=$!
+	jc start w --stdout out.fifo -- /bin/echo through the fifo
+	wait_until "! alive $reader" 10
+	wait "$reader"
+	assert_equal "$(cat got.txt)" "through the fifo"
+	assert_equal "$(jc start x --dry-run --json --stdout out.fifo -- true |
+	    jq -r '.tasks[0].fd[1].type + " " + .tasks[0].fd[1].mode')" "pipe w"
+
+	jc start r --stdin in.fifo --stdout line.txt -- /usr/bin/head -n 1
+	# Opening a FIFO to write blocks until it has a reader: bounded.
+	timeout 10 sh -c 'echo "into the fifo" >in.fifo'
+	run jc wait r --timeout 10
+	assert_success
+	assert_equal "$(cat line.txt)" "into the fifo"
+}
+
+@test "start: a unix socket as --stdout is an error that says what to do" {
+	$PY -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])' "$BATS_TEST_TMPDIR/app.sock"
+	run jc start s --stdout app.sock -- /bin/true
+	assert_failure 1
+	assert_output --partial "--stdout app.sock: is a unix socket"
+	assert_output --partial "--listen unix:$BATS_TEST_TMPDIR/app.sock"
+	run jc status s
+	assert_failure 1
+	assert_output --partial "no such job"
+	run jc start d --stdout . -- /bin/true
+	assert_failure 1
+	assert_output --partial "is a directory"
+}
+
+@test "start: --listen gives sockets as fds 3.. with LISTEN_FDS and names" {
+	write_server
+	run jc start srv --listen unix:srv.sock=app \
+	    --listen tcp:127.0.0.1:0=http -- /usr/bin/python3 server.py
+	assert_success
+	assert_line --regexp "^  fd 3  unix:$BATS_TEST_TMPDIR/srv.sock  app$"
+	assert_line --regexp '^  fd 4  tcp:127\.0\.0\.1:[0-9]+  http$'
+	local addr
+	addr=$(jstate srv '.sockets[] | select(.fd == 4) | .address')
+	assert_equal "$($CLIENT --unix "$BATS_TEST_TMPDIR/srv.sock" \
+	    </dev/null 2>/dev/null)" "fd 3 app"
+	assert_equal "$($CLIENT --tcp "${addr#tcp:}" </dev/null 2>/dev/null)" \
+	    "fd 4 http"
+	run jc wait srv --timeout 10
+	assert_success
+	assert_equal "$(cat fds.out)" "2 app:http True"
+	run jc start x --dry-run --json --listen 'tcp:[::1]:8080' \
+	    --listen udp:127.0.0.1:5353=dns --listen unix:/run/a=b/s.sock -- true
+	assert_success
+	echo "$output" | jq -e '.tasks[0].fd[3:] == [
+	    {"type": "network socket", "bind": "::1", "port": 8080},
+	    {"type": "network socket", "bind": "127.0.0.1", "port": 5353,
+	     "protocol": "udp", "name": "dns"},
+	    {"type": "unix socket", "path": "/run/a=b/s.sock"}]'
+	run jc start x --listen 'tcp:example.com:80' -- true
+	assert_failure 2
+}
+
+@test "start: --then tasks run in turn with _LAST_EXIT, words split as sh does" {
+	run jc start c \
+	    --then 'sh -c "echo then1 \$_LAST_EXIT >> chain.txt; exit 5"' \
+	    --then "/usr/bin/python3 -c 'import sys, os; print(sys.argv[1:], os.environ[\"_LAST_EXIT\"])' 'a b' \"c \\\"d\" e\\ f" \
+	    --stdout chain.txt -- /bin/sh -c 'echo first; exit 3'
+	assert_success
+	run jc wait c
+	assert_success
+	assert_equal "$(cat chain.txt)" \
+	    "first"$'\n'"then1 3"$'\n'"['a b', 'c \"d', 'e f'] 5"
+	assert_equal "$(jstate c '[.tasks[].exit_code] | join(" ")')" "3 5 0"
+}
+
+@test "start: a --then task learns the signal that killed the one before" {
+	jc start k --then 'sh -c "echo \$_LAST_EXIT > last.txt"' -- /bin/sleep 100
+	run jc signal k KILL
+	assert_success
+	run jc wait k --timeout 10
+	assert_success
+	assert_equal "$(cat last.txt)" SIGKILL
+}
+
+@test "start: --then refuses shell syntax it cannot honour, and port 0" {
+	run jc start t --then 'echo a > b' -- /bin/true
+	assert_failure 2
+	assert_output --partial "'>' means something to a shell"
+	run jc start t --then 'echo "a' -- /bin/true
+	assert_failure 2
+	assert_output --partial "quote is not closed"
+	run jc start t --then '' -- /bin/true
+	assert_failure 2
+	run jc start t --listen tcp:127.0.0.1:0 --then true -- /bin/true
+	assert_failure 2
+	assert_output --partial "give a port"
+	run jc status t
+	assert_failure 1
+}
+
+@test "start: --cwd, --env, --user; nothing else leaks from the caller" {
+	mkdir -p sub
+	export JOBCTL_SECRET=hidden COPY_ME=copied
+	jc start e --cwd sub --env A=1 --env 'B=x y' --env COPY_ME \
+	    --user "$(id -u)" --stdout env.txt -- /bin/sh -c 'env; pwd; id -u'
+	jc wait e
+	run cat env.txt
+	assert_line A=1
+	assert_line "B=x y"
+	assert_line COPY_ME=copied
+	assert_line "PATH=$PATH"
+	assert_line "$BATS_TEST_TMPDIR/sub"
+	assert_line "$(id -u)"
+	refute_output --partial JOBCTL_SECRET
+	jc start p --env PATH=/bin --stdout path.txt -- sh -c 'echo $PATH'
+	jc wait p
+	assert_equal "$(cat path.txt)" /bin
+	run jc start x --env NOT_SET_HERE_AT_ALL -- /bin/true
+	assert_failure 2
+	run jc start x --dry-run --json --user 0 --group root \
+	    --stop-timeout 2.5 -- /bin/true
+	echo "$output" | jq -e '.tasks[0].user == 0 and
+	    .tasks[0].group == "root" and .stop_timeout == 2.5'
+	run jc status x
+	assert_failure 1
+}
+
+@test "start: jobd's error names the flag it came from; 1 for a refused request" {
+	run jc start e --stdout /nonexistent-dir/x.log -- /bin/true
+	assert_failure 1
+	assert_output --partial "tasks[0].fd[1]"
+	assert_output --partial "(from --stdout /nonexistent-dir/x.log)"
+	run jc start e2 --then /nonexistent/cleanup -- /bin/true
+	assert_success
+	run jc wait e2
+	assert_failure 126
+	assert_output --partial "failed (task 2/2)"
+	run jc start e3 -- /nonexistent/prog
+	assert_failure 1
+	assert_output --partial "(from the command)"
+	run jc start 'bad/name' -- /bin/true
+	assert_failure 1
+	assert_output --partial "invalid job name"
+	run jc start e4 --cwd /nonexistent-dir -- /bin/true
+	assert_failure 1
+	assert_output --partial "(from --cwd /nonexistent-dir)"
+}
+
+@test "put: a job from a file, from stdin; jobd's error sentence and path" {
+	sh_job 'echo from file > put1.txt' >job1.json
+	run jc put p1 job1.json
+	assert_success
+	assert_output --regexp '^p1: started, pid [0-9]+$'
+	sh_job 'echo from stdin > put2.txt' | jc put p2
+	sh_job 'echo from dash > put3.txt' | jc put p3 -
+	jc wait p1
+	jc wait p2
+	jc wait p3
+	assert_equal "$(cat put1.txt put2.txt put3.txt)" \
+	    $'from file\nfrom stdin\nfrom dash'
+	run jc put bad <<<'{"tasks": [{"exec": "x", "args": [], "envs": {},
+	    "cwd": "/", "fd": [], "env": {}}]}'
+	assert_failure 1
+	assert_output --partial 'tasks[0].env: unknown field "env"'
+	run jc put bad2 <<<'{"tasks": [{"exec": "x", "args": [], "envs": {},
+	    "cwd": "/", "fd": [{"type": "file", "path": "/x"}]}]}'
+	assert_failure 1
+	assert_output --partial "tasks[0].fd[0].mode"
+	run jc put bad3 no-such-file.json
+	assert_failure 1
+}
+
+@test "status: a readable block; without NAME the same as list" {
+	jc start s --then 'sh -c "exit 4"' -- /bin/sh -c 'exit 0'
+	jc wait s || true
+	run jc status s
+	assert_success
+	assert_line "name:         s"
+	assert_line "state:        exited"
+	assert_line "task:         2 of 2"
+	assert_line --regexp '^  #  STATE +PID +EXIT +STARTED +RAN +COMMAND$'
+	assert_line --regexp '^  1  exited +[0-9]+ +0 .* /bin/sh$'
+	assert_line --regexp '^  2  exited +[0-9]+ +4 .* sh$'
+	jc start f -- /nonexistent/prog || true
+	run jc status f
+	assert_line "state:        failed"
+	assert_line --regexp '^      error: tasks\[0\]\.exec: .*/nonexistent/prog'
+	assert_equal "$(jc status | mask_times)" "$(jc list | mask_times)"
+	run jc status nope
+	assert_failure 1
+	assert_output "jobctl: no such job: nope"
+}
+
+@test "list: an aligned table, sorted by name" {
+	run jc list
+	assert_success
+	assert_output "NAME  STATE  TASK  PID  EXIT  AGE  COMMAND"
+	jc start b -- /bin/sleep 100
+	jc start a-longer-name -- /bin/sh -c 'exit 2'
+	jc wait a-longer-name || true
+	local pid
+	pid=$(jstate b .pid)
+	run jc list
+	assert_success
+	assert_line -n 0 --regexp '^NAME +STATE +TASK +PID +EXIT +AGE +COMMAND$'
+	assert_line -n 1 --regexp '^a-longer-name  exited +1/1 +- +2 +[0-9]+s +/bin/sh$'
+	assert_line -n 2 --regexp "^b +running +1/1 +$pid +- +[0-9]+s +/bin/sleep$"
+	# Aligned: every column starts where its header does.
+	local col
+	col=$(awk 'NR == 1 { print index($0, "STATE") }' <<<"$output")
+	assert_equal "$(awk '{ print index($0, $2) }' <<<"$output" | sort -u)" \
+	    "$col"
+}
+
+@test "stop: SIGTERM and forget; --wait returns once the job is gone" {
+	jc start s -- /bin/sleep 100
+	local pid
+	pid=$(jstate s .pid)
+	run jc stop s --wait
+	assert_success
+	assert_output "s: stopped"
+	run alive "$pid"
+	assert_failure
+	run jc status s
+	assert_failure 1
+	jc start done -- /bin/true
+	jc wait done
+	run jc stop done
+	assert_success
+	assert_output "done: removed (exited 0)"
+	run jc stop done
+	assert_failure 1
+	assert_output --partial "no such job"
+}
+
+@test "stop: answers while the job is stopping; --wait --timeout gives up" {
+	# The script's path names the test's directory: reaped if all fails.
+	cat >ignore-term.py <<'EOF'
+import signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+open("ready", "w").close()
+time.sleep(100)
+EOF
+	jc start s --stop-timeout 15 -- \
+	    /usr/bin/python3 "$BATS_TEST_TMPDIR/ignore-term.py"
+	wait_until '[ -e ready ]'
+	run jc stop s --wait --timeout 0.5
+	assert_failure 124
+	assert_output "jobctl: s: still stopping after 0.5s"
+	assert_equal "$(jstate s)" stopping
+	run jc stop s
+	assert_success
+	assert_output "s: stopping (SIGTERM now, SIGKILL after 15s)"
+	run jc signal s KILL
+	assert_success
+	wait_until "! jc status s >/dev/null 2>&1"
+}
+
+@test "signal: reaches the task; unknown signals and ended jobs are errors" {
+	jc start s -- /usr/bin/python3 -c '
+import signal, time
+signal.signal(signal.SIGUSR1, lambda s, f: open("usr1", "w").close())
+open("ready", "w").close()
+while True:
+    time.sleep(1)'
+	wait_until '[ -e ready ]'
+	local pid
+	pid=$(jstate s .pid)
+	run jc signal s USR1
+	assert_success
+	assert_output "s: sent USR1 to pid $pid"
+	wait_until '[ -e usr1 ]'
+	run jc signal s NOSUCHSIG
+	assert_failure 1
+	assert_output --partial "unknown signal"
+	run jc signal s 15
+	assert_success
+	jc wait s --timeout 10 || true
+	run jc signal s HUP
+	assert_failure 1
+	assert_output --partial "no running task"
+	run jc signal s
+	assert_failure 2
+}
+
+@test "wait: exits with the job's code, 128+signal, 126, 124 on timeout" {
+	jc start e -- /bin/sh -c 'exit 7'
+	run jc wait e
+	assert_failure 7
+	assert_output "e: exited 7"
+	jc start z -- /bin/true
+	run jc wait z
+	assert_success
+	jc start k -- /bin/sleep 100
+	jc signal k TERM
+	run jc wait k
+	assert_failure 143
+	assert_output "k: killed by SIGTERM"
+	jc start f -- /nonexistent/prog || true
+	run jc wait f
+	assert_failure 126
+	jc start slow -- /bin/sleep 100
+	SECONDS=0
+	run jc wait slow --timeout 0.5
+	assert_failure 124
+	assert_output "jobctl: slow: still running after 0.5s"
+	[ "$SECONDS" -lt 5 ]
+	run jc wait nope
+	assert_failure 1
+	run jc wait slow --timeout soon
+	assert_failure 2
+}
+
+@test "wait: composes in a shell script" {
+	jc start ok -- /bin/true
+	jc start bad -- /bin/false
+	run sh -c '"$1" wait ok && ! "$1" wait bad && echo composed' sh "$JOBCTL"
+	assert_success
+	assert_line composed
+}
+
+@test "--json prints jobd's JSON for every command" {
+	jc --json start j --stdout out.txt -- /bin/sleep 100 |
+	    jq -e '.name == "j" and .tasks[0].exec == "/bin/sleep"'
+	jc status j --json | jq -e '.state == "running" and (.pid | type) == "number"'
+	jc list --json | jq -e '.jobs | map(.name) == ["j"]'
+	jc --json status | jq -e '.jobs | length == 1'
+	jc --json signal j TERM | jq -e '.name == "j"'
+	jc --json wait j | jq -e '.tasks[0].signal == "TERM"'
+	jc --json stop j | jq -e '.name == "j" and .state == "exited"'
+	jc start k -- /bin/sleep 100
+	jc --json stop k --wait | jq -e '.name == "k"'
+	run jc status k
+	assert_failure 1
+	jc --json version | jq -e '.name == "jobd" and (.version | type) == "string"'
+	run --separate-stderr jc --json status gone
+	assert_failure 1
+	assert_equal "$output" ""
+	assert_equal "$stderr" "jobctl: no such job: gone"
+}
+
+@test "version: jobctl's and jobd's" {
+	run jc version
+	assert_success
+	assert_line -n 0 --regexp '^jobctl [0-9]+\.[0-9]+\.[0-9]+$'
+	assert_line -n 1 --regexp "^jobd [0-9.]+, pid $JOBD_PID, uid [0-9]+, up [0-9]+s, on unix:$SOCK$"
+	run jc --version
+	assert_success
+	assert_output --regexp '^jobctl [0-9.]+$'
+}
+
+@test "the server: -s, JOBD_SOCKET, then XDG_RUNTIME_DIR, as jobd finds it" {
+	jobd_stop
+	mkdir -m 700 xdg
+	SOCK=$BATS_TEST_TMPDIR/xdg/jobd.sock
+	jobd_start
+	unset JOBD_SOCKET
+	XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/xdg run jc version
+	assert_success
+	assert_line --partial "on unix:$SOCK"
+	JOBD_SOCKET=$BATS_TEST_TMPDIR/none.sock \
+	    XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/xdg run jc list
+	assert_failure 3
+	assert_output --partial "unix:$BATS_TEST_TMPDIR/none.sock"
+	JOBD_SOCKET=$BATS_TEST_TMPDIR/none.sock run jc -s "$SOCK" list
+	assert_success
+	JOBD_SOCKET=$BATS_TEST_TMPDIR/none.sock run jc list -s xdg/jobd.sock
+	assert_success
+	JOBD_SOCKET=$BATS_TEST_TMPDIR/none.sock run jc list -s unix:xdg/jobd.sock
+	assert_success
+}
+
+@test "the server over TCP: -s tcp:HOST:PORT and JOBD_SOCKET" {
+	jobd_stop
+	jobd_start --listen tcp:127.0.0.1:0
+	local addr
+	addr=$(curl -s --max-time 5 --unix-socket "$SOCK" http://localhost/ |
+	    jq -r '.listen[].address | select(startswith("tcp:"))')
+	run jc -s "$addr" start t --stdout t.txt -- /bin/echo over tcp
+	assert_success
+	JOBD_SOCKET=$addr run jc wait t
+	assert_success
+	assert_equal "$(cat t.txt)" "over tcp"
+	http_proxy=http://127.0.0.1:1 run jc -s "$addr" list
+	assert_success
+	assert_line --regexp '^t +exited'
+}
+
+@test "exit status 3 when jobd cannot be reached, with the address" {
+	run jc -s "$BATS_TEST_TMPDIR/nothing.sock" list
+	assert_failure 3
+	assert_output --partial "cannot reach jobd at unix:$BATS_TEST_TMPDIR/nothing.sock"
+	$PY -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])' "$BATS_TEST_TMPDIR/stale.sock"
+	JOBD_SOCKET=$BATS_TEST_TMPDIR/stale.sock run jc start x -- /bin/true
+	assert_failure 3
+	assert_output --partial "stale.sock"
+	run jc -s tcp:127.0.0.1:1 version
+	assert_failure 3
+	assert_output --partial "tcp:127.0.0.1:1"
+	run jc -s "$BATS_TEST_TMPDIR/nothing.sock" wait x
+	assert_failure 3
+}
+
+@test "usage errors exit 2; help for each command" {
+	run jc
+	assert_failure 2
+	run jc frobnicate
+	assert_failure 2
+	assert_output --partial 'unknown command "frobnicate"'
+	run jc list --frob
+	assert_failure 2
+	assert_output --partial "unknown option --frob"
+	run jc start
+	assert_failure 2
+	assert_output --partial "no job name"
+	run jc start j
+	assert_failure 2
+	assert_output --partial "no command to run"
+	run jc stop
+	assert_failure 2
+	run jc list extra
+	assert_failure 2
+	run jc -s tcp:nohost:80 list
+	assert_failure 2
+	run jc help
+	assert_success
+	for c in start put status list stop signal wait version help; do
+		assert_line --regexp "^  $c "
+		assert_equal "$(jc help "$c")" "$(jc "$c" --help)"
+		jc help "$c" | grep -q "^usage: jobctl $c"
+	done
+	run jc start --help
+	assert_success
+	assert_output --partial "--then 'CMD ...'"
+	run jc help nope
+	assert_failure 2
+}
+
+@test "colour only on a terminal, and never with NO_COLOR" {
+	jc start c -- /bin/sh -c 'exit 1'
+	jc wait c || true
+	export TERM=xterm
+	run script -qec "'$JOBCTL' list" /dev/null
+	assert_success
+	assert_output --partial $'\033['
+	NO_COLOR=1 run script -qec "'$JOBCTL' list" /dev/null
+	refute_output --partial $'\033['
+	NO_COLOR= run script -qec "'$JOBCTL' status c" /dev/null
+	refute_output --partial $'\033['
+	run jc list
+	refute_output --partial $'\033['
+	run jc status c
+	refute_output --partial $'\033['
+}
+
+@test "off a terminal nothing depends on its width" {
+	local long cmd
+	long=job-$(printf 'x%.0s' {1..60})
+	cmd=$BATS_TEST_TMPDIR/a-command-with-a-name-far-too-long-for-a-narrow-terminal
+	ln -s /bin/true "$cmd"
+	jc start short -- "$cmd"
+	jc wait short
+	# On a narrow terminal, and only there, the command is cut.
+	NO_COLOR=1 run script -qec "stty cols 60; '$JOBCTL' list" /dev/null
+	assert_success
+	assert_output --partial "short"
+	refute_output --partial "$cmd"
+	jc start "$long" --then "$cmd" -- /bin/sh -c 'exit 3'
+	jc wait "$long"
+	assert_equal "$(COLUMNS=20 jc list | mask_times)" \
+	    "$(COLUMNS=200 jc list | mask_times)"
+	assert_equal "$(COLUMNS=20 jc status "$long" | mask_times)" \
+	    "$(COLUMNS=200 jc status "$long" | mask_times)"
+	run env COLUMNS=20 "$JOBCTL" list
+	assert_line --regexp "^$long +exited +2/2 .* $cmd$"
+	assert_line --regexp "^short +exited +1/1 .* $cmd$"
+}
+
+@test "valgrind: no leak or error in a few commands" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	local vg="valgrind -q --leak-check=full --error-exitcode=9"
+	run $vg "$JOBCTL" start v --stdout v.txt --listen unix:v.sock \
+	    --then 'sh -c "exit 1"' -- /bin/echo hi
+	assert_success
+	run $vg "$JOBCTL" wait v
+	assert_failure 1
+	run $vg "$JOBCTL" list
+	assert_success
+	run $vg "$JOBCTL" status v
+	assert_success
+	run $vg "$JOBCTL" --json stop v --wait
+	assert_success
+	run $vg "$JOBCTL" start w --then 'unclosed "' -- /bin/true
+	assert_failure 2
+	run $vg "$JOBCTL" -s "$BATS_TEST_TMPDIR/none.sock" list
+	assert_failure 3
+}
