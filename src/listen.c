@@ -391,7 +391,7 @@ listen_inherit(int flags, struct lsock **out, int *nout, char *err,
 {
 	struct lsock	*ls = NULL;
 	const char	*spid, *sfds, *snames;
-	char		*names = NULL, *name, *save = NULL;
+	char		*names = NULL, *name, *rest;
 	char		 addr[LISTEN_ADDRLEN];
 	unsigned long	 pid, n, i;
 	struct stat	 st;
@@ -418,7 +418,9 @@ listen_inherit(int flags, struct lsock **out, int *nout, char *err,
 	unsetenv("LISTEN_FDNAMES");
 	if ((ls = calloc(n, sizeof(*ls))) == NULL)
 		goto nomem;
-	name = names != NULL ? strtok_r(names, ":", &save) : NULL;
+	/* strsep, not strtok: "a::b" names the second fd "" (then socket). */
+	rest = names;
+	name = rest != NULL ? strsep(&rest, ":") : NULL;
 	for (i = 0; i < n; i++) {
 		fd = 3 + (int)i;
 		ls[i].fd = fd;
@@ -452,11 +454,10 @@ listen_inherit(int flags, struct lsock **out, int *nout, char *err,
 		    sock_address(fd, SOCK_STREAM, addr, sizeof(addr)) == -1)
 			snprintf(addr, sizeof(addr), "fd:%d", fd);
 		if ((ls[i].address = strdup(addr)) == NULL ||
-		    (ls[i].name = strdup(name != NULL ? name : "socket")) ==
-		    NULL)
+		    (ls[i].name = strdup(name != NULL && *name != '\0' ?
+		    name : "socket")) == NULL)
 			goto nomem;
-		if (name != NULL)
-			name = strtok_r(NULL, ":", &save);
+		name = rest != NULL ? strsep(&rest, ":") : NULL;
 	}
 	free(names);
 	*out = ls;
