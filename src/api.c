@@ -162,13 +162,7 @@ respond_json(struct conn *c, int status, const char *headers, char *body)
 static void
 respond_job(struct conn *c, int status, const struct job *j)
 {
-	char	 loc[128];
-
-	if (status == 201 || status == 200) {
-		snprintf(loc, sizeof(loc), "Location: /job/%s\r\n", j->name);
-		respond_json(c, status, loc, json_job(j));
-	} else
-		respond_json(c, status, NULL, json_job(j));
+	respond_json(c, status, NULL, json_job(j));
 }
 
 void
@@ -348,6 +342,7 @@ api_job_put(struct conn *c, struct args *a)
 {
 	struct job	*old, *j;
 	struct jerr	 e;
+	char		 loc[128];
 	int		 replaced;
 
 	memset(&e, 0, sizeof(e));
@@ -384,7 +379,8 @@ api_job_put(struct conn *c, struct args *a)
 		http_error(c, e.status, e.path, "%s", e.msg);
 		return;
 	}
-	respond_job(c, replaced ? 200 : 201, j);
+	snprintf(loc, sizeof(loc), "Location: /job/%s\r\n", j->name);
+	respond_json(c, replaced ? 200 : 201, loc, json_job(j));
 }
 
 static void

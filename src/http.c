@@ -114,6 +114,7 @@ on_url(http_parser *p, const char *at, size_t len)
 	struct request	*r = &c->req;
 	char		*u;
 
+	r->method = p->method;
 	if (r->urllen + len > JOBD_URL_MAX)
 		return reject(c, 414, "request URI longer than 8192 bytes");
 	if ((u = realloc(r->url, r->urllen + len + 1)) == NULL)
@@ -425,7 +426,7 @@ http_log(struct conn *c, int status)
 		log_escape(url, sizeof(url), c->req.url, c->req.urllen);
 	else
 		strcpy(url, "-");
-	log_debug("%s %s %d %s %.0fus", c->req.method || c->req.url ?
+	log_debug("%s %s %d %s %.0fus", c->req.url != NULL ?
 	    http_method_str(c->req.method) : "-", url, status, c->peer,
 	    c->req.t0 > 0 ? (ev_time() - c->req.t0) * 1e6 : 0.0);
 }

@@ -113,8 +113,8 @@ seconds(const char *opt, const char *s)
 	v = strtod(s, &end);
 	if (*s == '\0' || *end != '\0' || errno != 0 || !(v > 0) ||
 	    v > 86400)
-		usage("%s: \"%s\" is not a number of seconds from 0 to 86400",
-		    opt, s);
+		usage("%s: \"%s\" is not a number of seconds above 0 and "
+		    "at most 86400", opt, s);
 	return v;
 }
 

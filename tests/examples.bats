@@ -1,0 +1,199 @@
+#!/usr/bin/env bats
+# The example jobs of examples/: each is PUT exactly as the file is,
+# checked to really do what examples/README says, then deleted. The
+# examples use fixed paths under /tmp and fixed ports; what the tests
+# create there is removed afterwards, what was there before is left alone.
+
+load helpers
+
+EX=$SRCDIR/examples
+
+setup() {
+	jobd_start
+	T=$BATS_TEST_TMPDIR
+}
+
+teardown() {
+	local rc=0 p
+	# Stopping jobd stops every job it still runs, as DELETE does.
+	jobd_stop || rc=1
+	reap_strays
+	if [ -f "$T/.own_tmp" ]; then
+		while read -r p; do
+			rm -rf "$p"
+		done <"$T/.own_tmp"
+	fi
+	[ "$rc" -eq 0 ]
+}
+
+# own_tmp PATH...: remove these after the test unless they exist already.
+own_tmp() {
+	local p
+	for p in "$@"; do
+		[ -e "$p" ] || echo "$p" >>"$T/.own_tmp"
+	done
+}
+
+# put_example NAME FILE: PUT the example file as it is.
+put_example() {
+	http PUT "/job/$1" --data-binary "@$EX/$2"
+}
+
+# port_free PORT: nothing listens on 127.0.0.1:PORT.
+port_free() {
+	$PY -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+}
+
+# get_url URL: the HTTP status of a GET, 000 if nothing answered.
+get_url() {
+	curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$1" || true
+}
+
+# stop_job NAME PID...: DELETE the job, wait until it is forgotten and
+# until every PID is gone.
+stop_job() {
+	local name=$1 pid
+	shift
+	http DELETE "/job/$name"
+	assert_equal "$code" 202
+	wait_until 'http GET "/job/$name"; [ "$code" = 404 ]' 10 ||
+		fail "job $name was not forgotten after DELETE"
+	for pid in "$@"; do
+		wait_until "! alive $pid" 5 || fail "pid $pid of job $name is still alive"
+	done
+}
+
+@test "every example is valid JSON" {
+	local f
+	for f in web-with-restart socket-activated-http fifo-writer fifo-reader; do
+		jq -e . "$EX/$f.json" >/dev/null || fail "$f.json is not valid JSON"
+	done
+}
+
+@test "web-with-restart.json: serves on 8080; the restart task logs _LAST_EXIT and serves again" {
+	port_free 8080 || skip "127.0.0.1:8080 is in use on this machine: the web example cannot bind it"
+	own_tmp /tmp/jobd-web /tmp/jobd-web.log /tmp/web-restarts.log
+	local before=0 pid0 pid1
+	[ -e /tmp/web-restarts.log ] && before=$(wc -l </tmp/web-restarts.log)
+	put_example web "web-with-restart.json"
+	assert_equal "$code" 201
+	assert_equal "$(jb '[.tasks[].state] | join(",")')" running,pending
+	pid0=$(jb .pid)
+	wait_until '[ "$(get_url http://127.0.0.1:8080/)" = 200 ]' 10 ||
+		fail "the web server does not answer on 8080: $(cat /tmp/jobd-web.log)"
+	[ -f /tmp/jobd-web/index.html ]
+
+	# The server dies (here by SIGTERM): the restart task runs after it.
+	http POST /job/web/signal -d '{"signal": "TERM"}'
+	assert_equal "$code" 200
+	wait_until '[ "$(wc -l 2>/dev/null </tmp/web-restarts.log || echo 0)" -gt "$before" ]' 10 ||
+		fail "the restart task wrote nothing to /tmp/web-restarts.log"
+	assert_regex "$(tail -n 1 /tmp/web-restarts.log)" 'web server ended \(SIGTERM\), restarting it$'
+	wait_until '[ "$(get_url http://127.0.0.1:8080/)" = 200 ]' 10 ||
+		fail "the restarted web server does not answer on 8080"
+	http GET /job/web
+	assert_equal "$(jb .task)" 1
+	assert_equal "$(jb .tasks[0].signal)" TERM
+	assert_equal "$(jb .tasks[1].state)" running
+	pid1=$(jb .pid)
+	if alive "$pid0"; then fail "the first task (pid $pid0) is still alive"; fi
+
+	stop_job web "$pid1"
+	[ "$(get_url http://127.0.0.1:8080/)" = 000 ]
+}
+
+@test "socket-activated-http.json: served on the held socket; no client refused across the task change" {
+	port_free 8081 || skip "127.0.0.1:8081 is in use on this machine: the socket-activated example cannot bind it"
+	own_tmp /tmp/jobd-activated.log
+	local pid0 pid1 client
+	put_example activated "socket-activated-http.json"
+	assert_equal "$code" 201
+	assert_equal "$(jb '.sockets | length')" 1
+	assert_equal "$(jb '.sockets[0].address')" tcp:127.0.0.1:8081
+	assert_equal "$(jb '.sockets[0].name')" http
+	pid0=$(jb .pid)
+	run curl -sS --max-time 5 http://127.0.0.1:8081/
+	assert_success
+	assert_output "hello from the first task, pid $pid0"
+
+	# Clients keep coming while SIGHUP hands over to the second task.
+	$PY -c '
+import http.client, sys, time
+out = open(sys.argv[1], "w")
+end = time.time() + 15
+second = 0
+while time.time() < end and second < 20:
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", 8081, timeout=5)
+        c.request("GET", "/")
+        r = c.getresponse()
+        body = r.read().decode()
+        c.close()
+        out.write("%d %s" % (r.status, body))
+        second += "second" in body
+    except Exception as e:
+        out.write("error %r\n" % e)
+    out.flush()' "$T/answers" 3>&- &
+	client=$!
+	wait_until "[ \$(wc -l 2>/dev/null <'$T/answers' || echo 0) -ge 5 ]" 10
+	http POST /job/activated/signal -d '{"signal": "HUP"}'
+	assert_equal "$code" 200
+	wait_until "! alive $client" 20 || { kill "$client"; fail "the client loop did not finish"; }
+	wait "$client"
+	if grep -v '^200 hello from the ' "$T/answers"; then
+		fail "some clients were not served"
+	fi
+	grep -q '^200 hello from the first task' "$T/answers"
+	grep -q '^200 hello from the second task' "$T/answers"
+
+	http GET /job/activated
+	assert_equal "$(jb .task)" 1
+	assert_equal "$(jb .tasks[0].exit_code)" 0
+	assert_equal "$(jb .tasks[1].state)" running
+	pid1=$(jb .pid)
+	if alive "$pid0"; then fail "the first task (pid $pid0) is still alive"; fi
+	stop_job activated "$pid1"
+	[ "$(get_url http://127.0.0.1:8081/)" = 000 ]
+}
+
+@test "fifo-writer.json and fifo-reader.json: lines arrive, none lost while the reader restarts" {
+	own_tmp /tmp/jobd-example.fifo /tmp/jobd-example.out
+	local off=0 wpid rpid n
+	[ -f /tmp/jobd-example.out ] && off=$(stat -c %s /tmp/jobd-example.out)
+	# new_lines: what the reader wrote during this test.
+	new_lines() { tail -c +"$((off + 1))" /tmp/jobd-example.out 2>/dev/null; }
+
+	# The writer first: its lines wait in the pipe until a reader comes.
+	put_example fifo-writer "fifo-writer.json"
+	assert_equal "$code" 201
+	wpid=$(jb .pid)
+	[ -p /tmp/jobd-example.fifo ]
+	sleep 0.5
+	put_example fifo-reader "fifo-reader.json"
+	assert_equal "$code" 201
+	rpid=$(jb .pid)
+	wait_until 'new_lines | grep -q "^line 2 at "' 10 || fail "no lines arrived: $(new_lines)"
+	assert_regex "$(new_lines | head -n 1)" '^line 1 at [0-9:]+$'
+
+	# The reader goes away and comes back: the writer goes on unharmed.
+	stop_job fifo-reader "$rpid"
+	n=$(new_lines | wc -l)
+	sleep 1.5
+	http GET /job/fifo-writer
+	assert_equal "$(jb .state)" running
+	alive "$wpid"
+	put_example fifo-reader "fifo-reader.json"
+	assert_equal "$code" 201
+	rpid=$(jb .pid)
+	wait_until "[ \$(new_lines | wc -l) -ge $((n + 3)) ]" 10 ||
+		fail "no lines after the reader restarted: $(new_lines)"
+	# numbered 1, 2, 3... with none missing
+	new_lines | awk '$1 != "line" || $2 != NR { print "line " NR ": " $0; bad = 1 } END { exit bad }'
+
+	stop_job fifo-writer "$wpid"
+	stop_job fifo-reader "$rpid"
+}
