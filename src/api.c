@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jobd.h"
 
@@ -165,6 +166,27 @@ respond_job(struct conn *c, int status, const struct job *j)
 	respond_json(c, status, NULL, json_job(j));
 }
 
+/*
+ * --allow-uid: a client on a unix socket must be jobd's own user or one
+ * listed; a client without credentials (TCP) cannot prove it is.
+ */
+int
+api_peer_allowed(const struct conn *c)
+{
+	size_t	 i;
+
+	if (conf.nallow_uids == 0)
+		return 1;
+	if (!c->has_cred)
+		return 0;
+	if (c->uid == geteuid())
+		return 1;
+	for (i = 0; i < conf.nallow_uids; i++)
+		if (conf.allow_uids[i] == c->uid)
+			return 1;
+	return 0;
+}
+
 void
 api_dispatch(struct conn *c)
 {
@@ -178,6 +200,13 @@ api_dispatch(struct conn *c)
 
 	memset(&a, 0, sizeof(a));
 	r->allow[0] = '\0';
+	if (!api_peer_allowed(c)) {
+		log_warnx("refused %s: not an --allow-uid client", c->peer);
+		r->keepalive = 0;
+		http_error(c, 403, NULL, "this client may not use jobd "
+		    "(--allow-uid)");
+		return;
+	}
 	http_parser_url_init(&u);
 	if (r->url == NULL ||
 	    http_parser_parse_url(r->url, r->urllen, 0, &u) != 0 ||

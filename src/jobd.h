@@ -51,6 +51,8 @@ struct jobd_conf {
 	unsigned	 max_connections;
 	double		 request_timeout;
 	double		 idle_timeout;
+	uid_t		*allow_uids;	/* --allow-uid; none: anyone */
+	size_t		 nallow_uids;
 };
 
 extern struct jobd_conf	 conf;
@@ -295,6 +297,7 @@ void		 http_log(struct conn *, int);
 
 /* api.c */
 void		 api_dispatch(struct conn *);
+int		 api_peer_allowed(const struct conn *);
 void		 api_wait_timeout(struct conn *);
 void		 api_wait_cancel(struct conn *);
 void		 api_job_ended(struct job *);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <fcntl.h>
 #include <limits.h>
@@ -731,6 +732,21 @@ json_error(const char *msg, const char *path)
 	return print(o);
 }
 
+/* Who may use a unix socket: its mode and owner, as the file says now. */
+static void
+add_owner(cJSON *o, const char *address)
+{
+	struct stat	 st;
+	char		 mode[8];
+
+	if (strncmp(address, "unix:", 5) != 0 || stat(address + 5, &st) == -1)
+		return;
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
+	cJSON_AddStringToObject(o, "mode", mode);
+	cJSON_AddNumberToObject(o, "uid", st.st_uid);
+	cJSON_AddNumberToObject(o, "gid", st.st_gid);
+}
+
 char *
 json_info(ev_tstamp uptime)
 {
@@ -759,6 +775,7 @@ json_info(ev_tstamp uptime)
 			cJSON_AddNullToObject(l, "name");
 		cJSON_AddBoolToObject(l, "inherited",
 		    listeners[i].ls.inherited);
+		add_owner(l, listeners[i].ls.address);
 		cJSON_AddItemToArray(a, l);
 	}
 	job_counts(&running, &stopping, &exited, &failed);
@@ -770,6 +787,11 @@ json_info(ev_tstamp uptime)
 		cJSON_AddNumberToObject(c, "exited", exited);
 		cJSON_AddNumberToObject(c, "failed", failed);
 	}
+	if (conf.nallow_uids > 0 &&
+	    (a = cJSON_AddArrayToObject(o, "allow_uids")) != NULL)
+		for (i = 0; i < conf.nallow_uids; i++)
+			cJSON_AddItemToArray(a,
+			    cJSON_CreateNumber(conf.allow_uids[i]));
 	if ((c = cJSON_AddObjectToObject(o, "limits")) != NULL) {
 		cJSON_AddNumberToObject(c, "max_jobs", conf.max_jobs);
 		cJSON_AddNumberToObject(c, "max_connections",

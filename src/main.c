@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +50,8 @@ static const char usage_text[] =
 "                             /abs/path, tcp:HOST:PORT or tcp:[::1]:PORT\n"
 "      --socket-mode OCTAL    mode of unix sockets jobd binds (default 0600)\n"
 "      --allow-remote         allow TCP addresses that are not loopback\n"
+"      --allow-uid UID        serve only clients of this uid on unix\n"
+"                             sockets (repeatable; jobd's own uid always)\n"
 "      --max-body BYTES       largest request body (default 1048576)\n"
 "      --max-jobs N           most jobs running at once, 0 = no limit\n"
 "                             (default 10000)\n"
@@ -116,6 +119,31 @@ seconds(const char *opt, const char *s)
 		usage("%s: \"%s\" is not a number of seconds above 0 and "
 		    "at most 86400", opt, s);
 	return v;
+}
+
+/* --allow-uid: a number or a user name. */
+static void
+allow_uid(const char *s)
+{
+	struct passwd	*pw;
+	uid_t		*v;
+	unsigned long	 uid;
+	char		*end;
+
+	errno = 0;
+	uid = strtoul(s, &end, 10);
+	if (*s >= '0' && *s <= '9' && *end == '\0' && errno == 0 &&
+	    uid < 4294967295UL)
+		;
+	else if ((pw = getpwnam(s)) != NULL)
+		uid = pw->pw_uid;
+	else
+		usage("--allow-uid: \"%s\" is neither a uid nor a user", s);
+	v = reallocarray(conf.allow_uids, conf.nallow_uids + 1, sizeof(*v));
+	if (v == NULL)
+		fatal("options");
+	conf.allow_uids = v;
+	conf.allow_uids[conf.nallow_uids++] = (uid_t)uid;
 }
 
 static void
@@ -192,6 +220,7 @@ main(int argc, char *argv[])
 		{ "listen", required_argument, NULL, 'l' },
 		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "allow-remote", no_argument, NULL, 'R' },
+		{ "allow-uid", required_argument, NULL, 'U' },
 		{ "max-body", required_argument, NULL, 'B' },
 		{ "max-jobs", required_argument, NULL, 'J' },
 		{ "keep-finished", required_argument, NULL, 'K' },
@@ -236,6 +265,9 @@ main(int argc, char *argv[])
 			break;
 		case 'R':
 			conf.allow_remote = 1;
+			break;
+		case 'U':
+			allow_uid(optarg);
 			break;
 		case 'B':
 			conf.max_body = number("--max-body", optarg,
@@ -352,6 +384,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < (int)nlisteners; i++)
 		listen_close(&listeners[i].ls);
 	free(listeners);
+	free(conf.allow_uids);
 	ev_loop_destroy(loop);
 	return 0;
 }

@@ -192,6 +192,12 @@ PUT /job/x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n
 GET /\x00 HTTP/1.1\r\n\r\n
 GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n
 GET / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n
+GET / HTTP/1.1\nHost: x\n\n
+GET / HTTP/1.1\r\nHost: x\n\r\n
+GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n
+GET / HTTP/1.1\r\nX: a\rb\r\n\r\n
+GET / HTTP/1.1\r\nX\x01: a\r\n\r\n
+GET / HTTP/1.1\r\nContent-Length : 0\r\n\r\n
 EOF2
 	check_intact
 }
