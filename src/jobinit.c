@@ -471,9 +471,12 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct laddr	*addrs = NULL, *la;
+	/* static: still reachable when a usage error exits mid-parse */
+	static struct laddr	 *addrs;
+	static char		**names;
+	struct laddr	*la;
 	sigset_t	 blocked;
-	char		**names = NULL, **np, err[LISTEN_ERRLEN], *end;
+	char		**np, err[LISTEN_ERRLEN], *end;
 	int		 ch, naddrs = 0, nnames = 0, remote = 0, code, sig;
 	unsigned long	 mode = 0600;
 	size_t		 i;

@@ -233,7 +233,9 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct laddr	*addrs = NULL, *la, dla;
+	/* static: still reachable when a usage error exits mid-parse */
+	static struct laddr	*addrs;
+	struct laddr	*la, dla;
 	struct lsock	*inh;
 	struct rlimit	 rl, orig;
 	char		 err[LISTEN_ERRLEN], path[PATH_MAX];

@@ -1,0 +1,12 @@
+#!/usr/bin/env bats
+# A short soak (scripts/soak runs the long one): jobd's fds, RSS and
+# zombies do not grow over thousands of requests and jobs.
+
+load helpers
+
+@test "3,000 cycles of PUT, wait, DELETE, GETs and bad requests: no growth, no zombies" {
+	jobd_start -q
+	run $PY "$BATS_TEST_DIRNAME/soak.py" "$SOCK" "$JOBD_PID" 3000 --checkpoint 1000
+	echo "$output"
+	assert_success
+}
