@@ -127,18 +127,6 @@ fd_fail(struct jerr *e, const char *path, const char *field,
 	return -1;
 }
 
-/* A name for LISTEN_FDNAMES: printable, no colon (the separator). */
-static int
-valid_fdname(const char *s)
-{
-	size_t	 n = 0;
-
-	for (; *s != '\0'; s++, n++)
-		if (*s <= ' ' || *s >= 0x7f || *s == ':')
-			return 0;
-	return n > 0 && n <= 255;
-}
-
 /*
  * The checks that depend on the type, once json.c has the fields. mode
  * is the mode string as written (or NULL); path is the entry's JSON path.
@@ -181,7 +169,7 @@ fd_check(struct fdspec *f, const char *mode, const char *path, struct jerr *e)
 			return fd_fail(e, path, "bind", "bind must be an "
 			    "IP address, not \"%s\"", f->bind);
 	}
-	if (f->name != NULL && !valid_fdname(f->name))
+	if (f->name != NULL && !listen_valid_name(f->name))
 		return fd_fail(e, path, "name", "name must be 1 to 255 "
 		    "printable characters without spaces or ':'");
 	return 0;

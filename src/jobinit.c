@@ -95,18 +95,6 @@ usage(const char *fmt, ...)
 	exit(2);
 }
 
-/* A name for LISTEN_FDNAMES: printable, no colon (the separator). */
-static int
-valid_fdname(const char *s)
-{
-	size_t	 n = 0;
-
-	for (; *s != '\0'; s++, n++)
-		if (*s <= ' ' || *s >= 0x7f || *s == ':')
-			return 0;
-	return n > 0 && n <= 255;
-}
-
 static long
 ms_since(const struct timespec *t)
 {
@@ -474,11 +462,10 @@ main(int argc, char *argv[])
 	/* static: still reachable when a usage error exits mid-parse */
 	static struct laddr	 *addrs;
 	static char		**names;
-	struct laddr	*la;
 	sigset_t	 blocked;
-	char		**np, err[LISTEN_ERRLEN], *end;
+	char		**np, err[LISTEN_ERRLEN];
 	int		 ch, naddrs = 0, nnames = 0, remote = 0, code, sig;
-	unsigned long	 mode = 0600;
+	mode_t		 mode = 0600;
 	size_t		 i;
 
 	log_init("jobinit", LOG_NORMAL);
@@ -486,18 +473,12 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
-			la = reallocarray(addrs, (size_t)naddrs + 1,
-			    sizeof(*addrs));
-			if (la == NULL)
-				fatal("options");
-			addrs = la;
-			if (listen_parse(optarg, &addrs[naddrs], err,
+			if (listen_add(&addrs, &naddrs, optarg, err,
 			    sizeof(err)) == -1)
 				usage("%s", err);
-			naddrs++;
 			break;
 		case 'n':
-			if (!valid_fdname(optarg))
+			if (!listen_valid_name(optarg))
 				usage("--fdname: \"%s\" is not 1-255 printable "
 				    "characters without spaces or ':'", optarg);
 			np = reallocarray(names, (size_t)nnames + 1,
@@ -508,10 +489,7 @@ main(int argc, char *argv[])
 			names[nnames++] = optarg;
 			break;
 		case 'm':
-			errno = 0;
-			mode = strtoul(optarg, &end, 8);
-			if (*optarg < '0' || *optarg > '7' || *end != '\0' ||
-			    errno != 0 || mode > 0777)
+			if (listen_parse_mode(optarg, &mode) == -1)
 				usage("--socket-mode: \"%s\" is not an octal "
 				    "mode", optarg);
 			break;
@@ -535,15 +513,9 @@ main(int argc, char *argv[])
 		usage("no program to run");
 	if (nnames > naddrs)
 		usage("%d --fdname for %d --listen", nnames, naddrs);
-	for (i = 0; i < (size_t)naddrs; i++) {
-		if (!remote && !listen_is_loopback(&addrs[i])) {
-			listen_format((struct sockaddr *)&addrs[i].ss,
-			    addrs[i].sslen, SOCK_STREAM, err, sizeof(err));
-			usage("%s is not a loopback address: anyone who can "
-			    "reach it controls every job (use --allow-remote "
-			    "to insist)", err);
-		}
-	}
+	if (!remote && listen_check_remote(addrs, naddrs, err,
+	    sizeof(err)) == -1)
+		usage("%s", err);
 	child_argv = argv + optind;
 	std_fds();
 
@@ -563,7 +535,7 @@ main(int argc, char *argv[])
 	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER");
 
-	sockets(addrs, naddrs, names, nnames, (mode_t)mode);
+	sockets(addrs, naddrs, names, nnames, mode);
 	free(addrs);
 	free(names);
 	env_build();

@@ -151,6 +151,76 @@ listen_parse(const char *spec, struct laddr *la, char *err, size_t errlen)
 	return 0;
 }
 
+/* Parse one more --listen ADDR onto a growing array. */
+int
+listen_add(struct laddr **v, int *n, const char *spec, char *err,
+    size_t errlen)
+{
+	struct laddr	*p;
+
+	if ((p = reallocarray(*v, (size_t)*n + 1, sizeof(**v))) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	*v = p;
+	if (listen_parse(spec, &p[*n], err, errlen) == -1)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * Without --allow-remote, every TCP address must be loopback: whoever
+ * reaches the socket controls every job.
+ */
+int
+listen_check_remote(const struct laddr *v, int n, char *err, size_t errlen)
+{
+	char	 addr[LISTEN_ADDRLEN];
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		if (listen_is_loopback(&v[i]))
+			continue;
+		listen_format((const struct sockaddr *)&v[i].ss, v[i].sslen,
+		    SOCK_STREAM, addr, sizeof(addr));
+		snprintf(err, errlen, "%s is not a loopback address: anyone "
+		    "who can reach it controls every job (use --allow-remote "
+		    "to insist)", addr);
+		return -1;
+	}
+	return 0;
+}
+
+/* --socket-mode: an octal mode, at most 0777. */
+int
+listen_parse_mode(const char *s, mode_t *mode)
+{
+	unsigned long	 v;
+	char		*end;
+
+	if (*s < '0' || *s > '7')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (*end != '\0' || errno != 0 || v > 0777)
+		return -1;
+	*mode = (mode_t)v;
+	return 0;
+}
+
+/* A name in LISTEN_FDNAMES: printable, no space, no ':' (the separator). */
+int
+listen_valid_name(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++, n++)
+		if (*s <= ' ' || *s >= 0x7f || *s == ':')
+			return 0;
+	return n > 0 && n <= 255;
+}
+
 int
 listen_is_loopback(const struct laddr *la)
 {

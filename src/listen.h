@@ -43,6 +43,10 @@ void	listen_shut(struct lsock *);
 void	listen_close(struct lsock *);
 int	listen_format(const struct sockaddr *, socklen_t, int, char *,
 	    size_t);
+int	listen_add(struct laddr **, int *, const char *, char *, size_t);
+int	listen_check_remote(const struct laddr *, int, char *, size_t);
+int	listen_parse_mode(const char *, mode_t *);
+int	listen_valid_name(const char *);
 int	listen_default(char *, size_t);
 int	listen_default_dir(const char *, char *, size_t);
 

@@ -235,35 +235,23 @@ main(int argc, char *argv[])
 	};
 	/* static: still reachable when a usage error exits mid-parse */
 	static struct laddr	*addrs;
-	struct laddr	*la, dla;
+	struct laddr	 dla;
 	struct lsock	*inh;
 	struct rlimit	 rl, orig;
 	char		 err[LISTEN_ERRLEN], path[PATH_MAX];
 	int		 ch, naddrs = 0, ninh, verbosity = LOG_NORMAL, i;
-	char		*end;
-	unsigned long	 mode;
 
 	while ((ch = getopt_long(argc, argv, "l:vqVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
-			la = reallocarray(addrs, (size_t)naddrs + 1,
-			    sizeof(*addrs));
-			if (la == NULL)
-				fatal("options");
-			addrs = la;
-			if (listen_parse(optarg, &addrs[naddrs], err,
+			if (listen_add(&addrs, &naddrs, optarg, err,
 			    sizeof(err)) == -1)
 				usage("%s", err);
-			naddrs++;
 			break;
 		case 'm':
-			errno = 0;
-			mode = strtoul(optarg, &end, 8);
-			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
-			    mode > 0777)
+			if (listen_parse_mode(optarg, &conf.socket_mode) == -1)
 				usage("--socket-mode: \"%s\" is not an octal "
 				    "mode", optarg);
-			conf.socket_mode = (mode_t)mode;
 			break;
 		case 'R':
 			conf.allow_remote = 1;
@@ -313,15 +301,9 @@ main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		usage("unexpected argument \"%s\"", argv[optind]);
-	for (i = 0; i < naddrs; i++) {
-		if (!conf.allow_remote && !listen_is_loopback(&addrs[i])) {
-			listen_format((struct sockaddr *)&addrs[i].ss,
-			    addrs[i].sslen, SOCK_STREAM, err, sizeof(err));
-			usage("%s is not a loopback address: anyone who can "
-			    "reach jobd controls every job (use "
-			    "--allow-remote to insist)", err);
-		}
-	}
+	if (!conf.allow_remote &&
+	    listen_check_remote(addrs, naddrs, err, sizeof(err)) == -1)
+		usage("%s", err);
 	log_init("jobd", verbosity);
 
 	/*
