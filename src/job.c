@@ -346,20 +346,42 @@ task_exited(struct task *t, int status)
 		job_end(j, JOB_EXITED);
 }
 
-/* SIGCHLD: reap every child. Orphans adopted as subreaper are ignored. */
+static void
+reaped(pid_t pid, int status)
+{
+	struct task	*t;
+
+	if ((WIFEXITED(status) || WIFSIGNALED(status)) &&
+	    (t = task_find(pid)) != NULL)
+		task_exited(t, status);
+}
+
+/*
+ * Reap the child a SIGCHLD named. waitpid(-1) walks every child of jobd's
+ * in the kernel, which costs a millisecond with 10,000 of them; a pid is
+ * found at once.
+ */
+void
+job_reap_pid(pid_t pid)
+{
+	int	 status;
+
+	if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid)
+		reaped(pid, status);
+}
+
+/*
+ * Reap every child that has exited: those whose SIGCHLD merged with
+ * another's while it was pending, and orphans adopted as subreaper.
+ */
 void
 job_reap(void)
 {
-	struct task	*t;
 	pid_t		 pid;
 	int		 status;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (!WIFEXITED(status) && !WIFSIGNALED(status))
-			continue;
-		if ((t = task_find(pid)) != NULL)
-			task_exited(t, status);
-	}
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		reaped(pid, status);
 	if (pid == -1 && errno != ECHILD && errno != EINTR)
 		log_warn("waitpid");
 }

@@ -342,6 +342,7 @@ int		 job_stop(struct job *);
 int		 job_signal(struct job *, int);
 void		 job_remove(struct job *);
 void		 job_reap(void);
+void		 job_reap_pid(pid_t);
 void		 job_stop_all(int);
 int		 job_active(const struct job *);
 size_t		 job_list(struct job ***);
@@ -352,7 +353,7 @@ const char	*job_state_name(enum job_state);
 const char	*task_state_name(enum task_state);
 int64_t		 now_ms(void);
 
-/* spawn.c */
+
 int		 spawn_resolve(struct task *, struct jerr *);
 pid_t		 spawn_task(struct task *, const char *, struct jerr *);
 void		 spawn_init(const struct rlimit *);

@@ -7,6 +7,7 @@
 
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -38,7 +39,9 @@ struct listener		*listeners;
 size_t			 nlisteners;
 ev_tstamp		 started;
 
-static ev_signal	 sig_term, sig_int, sig_hup, sig_chld;
+static ev_signal	 sig_term, sig_int, sig_hup;
+static ev_io		 sigfd_io;
+static ev_timer		 reap_timer;
 static ev_prepare	 reaper;
 
 static const char usage_text[] =
@@ -201,10 +204,46 @@ hup_cb(struct ev_loop *l, ev_signal *w, int revents)
 	log_info("SIGHUP: nothing to reload");
 }
 
+/*
+ * SIGCHLD, read from a signalfd, names the child it is about: that one is
+ * reaped at once. SIGCHLD does not queue, so children that exited while
+ * one was pending went unnamed; a full scan finds them, at most every
+ * 50 ms, so that its cost stays bounded however many children jobd has.
+ */
 static void
-chld_cb(struct ev_loop *l, ev_signal *w, int revents)
+sigfd_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+	struct signalfd_siginfo	 si[64];
+	ssize_t			 n;
+	size_t			 i;
+
+	while ((n = read(w->fd, si, sizeof(si))) > 0)
+		for (i = 0; i < (size_t)n / sizeof(si[0]); i++)
+			job_reap_pid((pid_t)si[i].ssi_pid);
+	if (!ev_is_active(&reap_timer)) {
+		ev_timer_set(&reap_timer, 0.05, 0.);
+		ev_timer_start(loop, &reap_timer);
+	}
+}
+
+static void
+reap_timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	job_reap();
+}
+
+static int
+sigfd_open(void)
+{
+	sigset_t	 set;
+	int		 fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	return fd;
 }
 
 static void
@@ -347,11 +386,12 @@ main(int argc, char *argv[])
 	ev_signal_init(&sig_term, shutdown_cb, SIGTERM);
 	ev_signal_init(&sig_int, shutdown_cb, SIGINT);
 	ev_signal_init(&sig_hup, hup_cb, SIGHUP);
-	ev_signal_init(&sig_chld, chld_cb, SIGCHLD);
+	ev_io_init(&sigfd_io, sigfd_cb, sigfd_open(), EV_READ);
+	ev_init(&reap_timer, reap_timer_cb);
 	ev_signal_start(loop, &sig_term);
 	ev_signal_start(loop, &sig_int);
 	ev_signal_start(loop, &sig_hup);
-	ev_signal_start(loop, &sig_chld);
+	ev_io_start(loop, &sigfd_io);
 	ev_prepare_init(&reaper, reaper_cb);
 	ev_prepare_start(loop, &reaper);
 	for (i = 0; i < (int)nlisteners; i++) {
@@ -369,6 +409,7 @@ main(int argc, char *argv[])
 		listen_close(&listeners[i].ls);
 	free(listeners);
 	free(conf.allow_uids);
+	close(sigfd_io.fd);
 	ev_loop_destroy(loop);
 	return 0;
 }

@@ -339,6 +339,20 @@ setup() {
 		fail "zombies under jobd: $(ps --ppid "$JOBD_PID" -o pid=,stat=,comm=)"
 }
 
+@test "tasks that end all at once are all reaped, though their SIGCHLDs merge" {
+	local i
+	for i in $(seq 60); do
+		put "burst$i" "$(sh_job 'while [ ! -e go ]; do sleep 0.02; done')"
+		assert_equal "$code" 201
+	done
+	touch "$T/go"
+	for i in $(seq 60); do
+		wait_job "burst$i" 10 || fail "burst$i still $(jb .state)"
+		assert_equal "$(jb .tasks[0].exit_code)" 0
+	done
+	[ -z "$(ps --ppid "$JOBD_PID" -o stat= | grep Z)" ]
+}
+
 @test "user and group: by name and number, supplementary groups, created files are theirs" {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	world_dir
