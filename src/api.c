@@ -196,7 +196,7 @@ api_dispatch(struct conn *c)
 	struct args		 a;
 	const char		*path;
 	size_t			 len, i;
-	int			 method, known = 0, k;
+	int			 method, k;
 
 	memset(&a, 0, sizeof(a));
 	r->allow[0] = '\0';
@@ -217,27 +217,27 @@ api_dispatch(struct conn *c)
 	path = r->url + u.field_data[UF_PATH].off;
 	len = u.field_data[UF_PATH].len;
 	method = r->method == HTTP_HEAD ? HTTP_GET : r->method;
-	for (i = 0; i < nitems(routes); i++) {
-		rt = &routes[i];
-		if (!match(rt->pattern, path, len, &a))
-			continue;
-		known = 1;
-		if (strstr(r->allow, http_method_str(rt->method)) == NULL) {
+	for (i = 0; i < nitems(routes) && found == NULL; i++)
+		if (routes[i].method == method &&
+		    match(routes[i].pattern, path, len, &a))
+			found = &routes[i];
+	if (found == NULL) {
+		/* A known path with another method is 405, with Allow. */
+		for (i = 0; i < nitems(routes); i++) {
+			rt = &routes[i];
+			if (!match(rt->pattern, path, len, &a))
+				continue;
 			k = (int)strlen(r->allow);
 			snprintf(r->allow + k, sizeof(r->allow) - (size_t)k,
 			    "%s%s%s", k ? ", " : "Allow: ",
 			    http_method_str(rt->method),
 			    rt->method == HTTP_GET ? ", HEAD" : "");
 		}
-		if (rt->method == method && found == NULL)
-			found = rt;
-	}
-	if (!known) {
-		http_error(c, 404, NULL, "no such resource: %.*s",
-		    (int)(len > 200 ? 200 : len), path);
-		return;
-	}
-	if (found == NULL) {
+		if (r->allow[0] == '\0') {
+			http_error(c, 404, NULL, "no such resource: %.*s",
+			    (int)(len > 200 ? 200 : len), path);
+			return;
+		}
 		k = (int)strlen(r->allow);
 		snprintf(r->allow + k, sizeof(r->allow) - (size_t)k, "\r\n");
 		http_error(c, 405, NULL, "method %s is not allowed here",
@@ -245,7 +245,6 @@ api_dispatch(struct conn *c)
 		return;
 	}
 	/* Decode the segments the winning route captured. */
-	match(found->pattern, path, len, &a);
 	for (k = 0; k < a.nseg; k++) {
 		if ((a.seg[k] = decode(a.at[k], a.len[k])) == NULL) {
 			a.nseg = k;

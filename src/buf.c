@@ -30,22 +30,27 @@ buf_reserve(struct buf *b, size_t more)
 			return 0;
 	}
 	need = b->len + more;
-	if (need < more)
+	if (need < more) {
+		b->err = 1;
 		return -1;
+	}
 	cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap *= 2;
-	if ((p = realloc(b->data, cap)) == NULL)
+	if ((p = realloc(b->data, cap)) == NULL) {
+		b->err = 1;
 		return -1;
+	}
 	b->data = p;
 	b->cap = cap;
 	return 0;
 }
 
+/* Append, keeping a NUL after the data (it is not counted in len). */
 int
 buf_add(struct buf *b, const void *data, size_t len)
 {
-	if (buf_reserve(b, len + 1) == -1)
+	if (b->len + len >= b->cap && buf_reserve(b, len + 1) == -1)
 		return -1;
 	memcpy(b->data + b->len, data, len);
 	b->len += len;

@@ -101,7 +101,8 @@ on_message_begin(http_parser *p)
 	struct conn	*c = p->data;
 
 	http_request_reset(&c->req);
-	c->req.t0 = ev_time();
+	if (log_verbosity >= LOG_VERBOSE)
+		c->req.t0 = ev_time();
 	c->in_request = 1;
 	conn_set_deadline(c, ev_now(loop) + conf.request_timeout);
 	return 0;
@@ -371,18 +372,34 @@ void
 http_respond(struct conn *c, int status, const char *headers,
     const char *body, size_t len)
 {
+	static const char ctype[] = "\r\nContent-Type: application/json\r\n"
+	    "Content-Length: ";
 	struct request	*r = &c->req;
-	const char	*conn_hdr = "";
+	const char	*conn_hdr = "", *text = http_status_text(status);
+	char		 num[24], *p = num + sizeof(num), code[4] = "000 ";
+	size_t		 n = len + 1;
 
 	if (!r->keepalive || shutting_down)
 		conn_hdr = "Connection: close\r\n";
 	else if (c->parser.http_minor == 0)
 		conn_hdr = "Connection: keep-alive\r\n";
-	buf_printf(&c->out, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: application/json\r\n"
-	    "Content-Length: %zu\r\n"
-	    "%s%s\r\n", status, http_status_text(status), len + 1, conn_hdr,
-	    headers != NULL ? headers : "");
+	/* Put together by hand: this is every answer's path, printf is slow. */
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) > 0);
+	code[0] = (char)('0' + status / 100);
+	code[1] = (char)('0' + status / 10 % 10);
+	code[2] = (char)('0' + status % 10);
+	buf_add(&c->out, "HTTP/1.1 ", 9);
+	buf_add(&c->out, code, 4);
+	buf_add(&c->out, text, strlen(text));
+	buf_add(&c->out, ctype, sizeof(ctype) - 1);
+	buf_add(&c->out, p, (size_t)(num + sizeof(num) - p));
+	buf_add(&c->out, "\r\n", 2);
+	buf_add(&c->out, conn_hdr, strlen(conn_hdr));
+	if (headers != NULL)
+		buf_add(&c->out, headers, strlen(headers));
+	buf_add(&c->out, "\r\n", 2);
 	if (!r->head) {
 		buf_add(&c->out, body, len);
 		buf_add(&c->out, "\n", 1);

@@ -65,6 +65,7 @@ struct buf {
 	size_t	 len;
 	size_t	 off;
 	size_t	 cap;
+	int	 err;		/* an allocation failed */
 };
 
 /* Chained hash table with intrusive nodes (hash.c). */

@@ -1,7 +1,7 @@
 /*
- * json.c: the only file that includes cJSON.h. Turns a PUT body into a
- * struct job, checking every field and naming the offending one by its
- * JSON path (tasks[0].fd[1].mode), and turns jobs back into JSON.
+ * json.c: JSON in and out. The only file that includes cJSON.h, which
+ * parses PUT bodies: each field is checked and the offending one named
+ * by its JSON path (tasks[0].fd[1].mode). Answers are written directly.
  */
 #include "config.h"
 
@@ -593,148 +593,276 @@ done:
 	return r;
 }
 
-/* UTC RFC 3339 with milliseconds. */
+/*
+ * Output. Job statuses are written straight into a buffer: building a
+ * cJSON tree for each answer cost a malloc per value, and cJSON prints
+ * every number with printf and checks it back with sscanf.
+ */
+
+static const char hexdigits[] = "0123456789abcdef";
+
+/* A JSON string, escaped. Bytes from 0x80 up pass as they are (UTF-8). */
+static void
+w_str(struct buf *b, const char *s)
+{
+	const char	*run;
+	unsigned char	 c;
+	char		 esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+
+	buf_add(b, "\"", 1);
+	for (run = s; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, run, (size_t)(s - run));
+		run = s + 1;
+		if (c == '"' || c == '\\') {
+			esc[1] = (char)c;
+			buf_add(b, esc, 2);
+			esc[1] = 'u';
+		} else {
+			esc[4] = hexdigits[c >> 4];
+			esc[5] = hexdigits[c & 0xf];
+			buf_add(b, esc, 6);
+		}
+	}
+	buf_add(b, run, (size_t)(s - run));
+	buf_add(b, "\"", 1);
+}
+
+/* ,"key": (the comma unless first) */
+static void
+w_key(struct buf *b, const char *key, int first)
+{
+	if (!first)
+		buf_add(b, ",", 1);
+	w_str(b, key);
+	buf_add(b, ":", 1);
+}
+
+static void
+w_int(struct buf *b, long long v)
+{
+	char			 d[24], *p = d + sizeof(d);
+	unsigned long long	 u = v < 0 ? 0ULL - (unsigned long long)v :
+			    (unsigned long long)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	if (v < 0)
+		*--p = '-';
+	buf_add(b, p, (size_t)(d + sizeof(d) - p));
+}
+
+/* Seconds as given: an integer when whole, else the shortest exact form. */
+static void
+w_num(struct buf *b, double v)
+{
+	char	 d[32];
+
+	if (v == floor(v) && fabs(v) < 1e15)
+		w_int(b, (long long)v);
+	else
+		buf_add(b, d, (size_t)snprintf(d, sizeof(d), "%.15g", v));
+}
+
+static void
+w_null(struct buf *b)
+{
+	buf_add(b, "null", 4);
+}
+
+/*
+ * UTC RFC 3339 with milliseconds. The date and time of the last second
+ * asked for are kept: statuses ask for the same few seconds again and
+ * again.
+ */
 void
 json_time(int64_t ms, char *buf, size_t size)
 {
+	static time_t	 last = -1;
+	static char	 cached[32];
+	static size_t	 n;
 	struct tm	 tm;
 	time_t		 t = (time_t)(ms / 1000);
-	size_t		 n;
+	int		 frac = (int)(ms % 1000);
 
-	gmtime_r(&t, &tm);
-	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, size - n, ".%03dZ", (int)(ms % 1000));
+	if (t != last) {
+		gmtime_r(&t, &tm);
+		n = strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S.", &tm);
+		last = t;
+	}
+	if (size < n + 5)
+		return;
+	memcpy(buf, cached, n);
+	buf[n] = (char)('0' + frac / 100);
+	buf[n + 1] = (char)('0' + frac / 10 % 10);
+	buf[n + 2] = (char)('0' + frac % 10);
+	buf[n + 3] = 'Z';
+	buf[n + 4] = '\0';
 }
 
-static cJSON *
-add_time(cJSON *o, const char *key, int64_t ms)
+static void
+w_time(struct buf *b, int64_t ms)
 {
-	char	 buf[40];
+	char	 t[40];
 
-	if (ms == 0)
-		return cJSON_AddNullToObject(o, key);
-	json_time(ms, buf, sizeof(buf));
-	return cJSON_AddStringToObject(o, key, buf);
+	if (ms == 0) {
+		w_null(b);
+		return;
+	}
+	json_time(ms, t, sizeof(t));
+	w_str(b, t);
 }
 
-static cJSON *
-task_object(const struct task *t)
+static void
+w_task(struct buf *b, const struct task *t)
 {
-	cJSON	*o;
-
-	if ((o = cJSON_CreateObject()) == NULL)
-		return NULL;
-	cJSON_AddStringToObject(o, "exec", t->exec);
-	cJSON_AddStringToObject(o, "state", task_state_name(t->state));
+	buf_add(b, "{", 1);
+	w_key(b, "exec", 1);
+	w_str(b, t->exec);
+	w_key(b, "state", 0);
+	w_str(b, task_state_name(t->state));
+	w_key(b, "pid", 0);
 	if (t->pid > 0)
-		cJSON_AddNumberToObject(o, "pid", t->pid);
+		w_int(b, t->pid);
 	else
-		cJSON_AddNullToObject(o, "pid");
-	add_time(o, "started", t->started);
-	add_time(o, "ended", t->ended);
+		w_null(b);
+	w_key(b, "started", 0);
+	w_time(b, t->started);
+	w_key(b, "ended", 0);
+	w_time(b, t->ended);
+	w_key(b, "exit_code", 0);
 	if (t->state == TASK_EXITED)
-		cJSON_AddNumberToObject(o, "exit_code", t->exit_code);
+		w_int(b, t->exit_code);
 	else
-		cJSON_AddNullToObject(o, "exit_code");
+		w_null(b);
+	w_key(b, "signal", 0);
 	if (t->state == TASK_KILLED)
-		cJSON_AddStringToObject(o, "signal", sig_name(t->signal));
+		w_str(b, sig_name(t->signal));
 	else
-		cJSON_AddNullToObject(o, "signal");
+		w_null(b);
+	w_key(b, "error", 0);
 	if (t->error != NULL)
-		cJSON_AddStringToObject(o, "error", t->error);
+		w_str(b, t->error);
 	else
-		cJSON_AddNullToObject(o, "error");
-	return o;
+		w_null(b);
+	buf_add(b, "}", 1);
 }
 
-static cJSON *
-job_object(const struct job *j)
+static void
+w_job(struct buf *b, const struct job *j)
 {
 	const struct task	*cur = &j->tasks[j->cur];
-	cJSON			*o, *a, *s;
-	int			 i;
+	const struct jsock	*s;
+	int			 i, first = 1;
 
-	if ((o = cJSON_CreateObject()) == NULL)
-		return NULL;
-	cJSON_AddStringToObject(o, "name", j->name);
-	cJSON_AddStringToObject(o, "state", job_state_name(j->state));
-	cJSON_AddNumberToObject(o, "task", j->cur);
+	buf_add(b, "{", 1);
+	w_key(b, "name", 1);
+	w_str(b, j->name);
+	w_key(b, "state", 0);
+	w_str(b, job_state_name(j->state));
+	w_key(b, "task", 0);
+	w_int(b, j->cur);
+	w_key(b, "pid", 0);
 	if (cur->state == TASK_RUNNING)
-		cJSON_AddNumberToObject(o, "pid", cur->pid);
+		w_int(b, cur->pid);
 	else
-		cJSON_AddNullToObject(o, "pid");
-	add_time(o, "created", j->created);
-	cJSON_AddNumberToObject(o, "stop_timeout", j->stop_timeout);
-	a = cJSON_AddArrayToObject(o, "tasks");
-	for (i = 0; a != NULL && i < j->ntasks; i++)
-		cJSON_AddItemToArray(a, task_object(&j->tasks[i]));
-	a = cJSON_AddArrayToObject(o, "sockets");
-	for (i = 0; a != NULL && i < j->nsocks; i++) {
-		if (j->socks[i].kind == FD_PIPE ||
-		    j->socks[i].ls.address == NULL)
-			continue;
-		if ((s = cJSON_CreateObject()) == NULL)
-			break;
-		cJSON_AddNumberToObject(s, "fd", j->socks[i].fdnum);
-		cJSON_AddNumberToObject(s, "task", j->socks[i].task);
-		cJSON_AddStringToObject(s, "address", j->socks[i].ls.address);
-		cJSON_AddStringToObject(s, "name", j->socks[i].ls.name ?
-		    j->socks[i].ls.name : "socket");
-		cJSON_AddItemToArray(a, s);
+		w_null(b);
+	w_key(b, "created", 0);
+	w_time(b, j->created);
+	w_key(b, "stop_timeout", 0);
+	w_num(b, j->stop_timeout);
+	w_key(b, "tasks", 0);
+	buf_add(b, "[", 1);
+	for (i = 0; i < j->ntasks; i++) {
+		if (i > 0)
+			buf_add(b, ",", 1);
+		w_task(b, &j->tasks[i]);
 	}
-	return o;
+	buf_add(b, "]", 1);
+	w_key(b, "sockets", 0);
+	buf_add(b, "[", 1);
+	for (i = 0; i < j->nsocks; i++) {
+		s = &j->socks[i];
+		if (s->kind == FD_PIPE || s->ls.address == NULL)
+			continue;
+		buf_add(b, first ? "{" : ",{", first ? 1 : 2);
+		first = 0;
+		w_key(b, "fd", 1);
+		w_int(b, s->fdnum);
+		w_key(b, "task", 0);
+		w_int(b, s->task);
+		w_key(b, "address", 0);
+		w_str(b, s->ls.address);
+		w_key(b, "name", 0);
+		w_str(b, s->ls.name != NULL ? s->ls.name : "socket");
+		buf_add(b, "}", 1);
+	}
+	buf_add(b, "]}", 2);
 }
 
+/* The buffer's text as a string of its own, or NULL if memory ran out. */
 static char *
-print(cJSON *o)
+finish(struct buf *b)
 {
 	char	*s;
 
-	if (o == NULL)
+	if (b->err || buf_add(b, "", 0) == -1) {
+		buf_free(b);
 		return NULL;
-	s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
+	}
+	s = b->data;
+	memset(b, 0, sizeof(*b));
 	return s;
 }
 
 char *
 json_job(const struct job *j)
 {
-	return print(job_object(j));
+	struct buf	 b = { 0 };
+
+	w_job(&b, j);
+	return finish(&b);
 }
 
 char *
 json_jobs(struct job **jobs, size_t n)
 {
-	cJSON	*o, *a;
-	size_t	 i;
+	struct buf	 b = { 0 };
+	size_t		 i;
 
-	if ((o = cJSON_CreateObject()) == NULL)
-		return NULL;
-	a = cJSON_AddArrayToObject(o, "jobs");
-	for (i = 0; a != NULL && i < n; i++)
-		cJSON_AddItemToArray(a, job_object(jobs[i]));
-	return print(o);
+	buf_add(&b, "{\"jobs\":[", 9);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_add(&b, ",", 1);
+		w_job(&b, jobs[i]);
+	}
+	buf_add(&b, "]}", 2);
+	return finish(&b);
 }
 
 char *
 json_error(const char *msg, const char *path)
 {
-	cJSON	*o;
+	struct buf	 b = { 0 };
 
-	if ((o = cJSON_CreateObject()) == NULL)
-		return NULL;
-	cJSON_AddStringToObject(o, "error", msg);
+	buf_add(&b, "{", 1);
+	w_key(&b, "error", 1);
+	w_str(&b, msg);
+	w_key(&b, "path", 0);
 	if (path != NULL)
-		cJSON_AddStringToObject(o, "path", path);
+		w_str(&b, path);
 	else
-		cJSON_AddNullToObject(o, "path");
-	return print(o);
+		w_null(&b);
+	buf_add(&b, "}", 1);
+	return finish(&b);
 }
 
 /* Who may use a unix socket: its mode and owner, as the file says now. */
 static void
-add_owner(cJSON *o, const char *address)
+w_owner(struct buf *b, const char *address)
 {
 	struct stat	 st;
 	char		 mode[8];
@@ -742,63 +870,86 @@ add_owner(cJSON *o, const char *address)
 	if (strncmp(address, "unix:", 5) != 0 || stat(address + 5, &st) == -1)
 		return;
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
-	cJSON_AddStringToObject(o, "mode", mode);
-	cJSON_AddNumberToObject(o, "uid", st.st_uid);
-	cJSON_AddNumberToObject(o, "gid", st.st_gid);
+	w_key(b, "mode", 0);
+	w_str(b, mode);
+	w_key(b, "uid", 0);
+	w_int(b, st.st_uid);
+	w_key(b, "gid", 0);
+	w_int(b, st.st_gid);
 }
 
 char *
 json_info(ev_tstamp uptime)
 {
-	cJSON		*o, *a, *l, *c;
+	struct buf	 b = { 0 };
 	unsigned	 running, stopping, exited, failed;
 	size_t		 i;
 
-	if ((o = cJSON_CreateObject()) == NULL)
-		return NULL;
-	cJSON_AddStringToObject(o, "name", PACKAGE_NAME);
-	cJSON_AddStringToObject(o, "version", PACKAGE_VERSION);
-	cJSON_AddNumberToObject(o, "pid", getpid());
-	cJSON_AddNumberToObject(o, "uid", geteuid());
-	cJSON_AddNumberToObject(o, "gid", getegid());
-	cJSON_AddNumberToObject(o, "uptime", floor(uptime * 1000) / 1000);
-	a = cJSON_AddArrayToObject(o, "listen");
-	for (i = 0; a != NULL && i < nlisteners; i++) {
-		if ((l = cJSON_CreateObject()) == NULL)
-			break;
-		cJSON_AddStringToObject(l, "address",
-		    listeners[i].ls.address);
+	buf_add(&b, "{", 1);
+	w_key(&b, "name", 1);
+	w_str(&b, PACKAGE_NAME);
+	w_key(&b, "version", 0);
+	w_str(&b, PACKAGE_VERSION);
+	w_key(&b, "pid", 0);
+	w_int(&b, getpid());
+	w_key(&b, "uid", 0);
+	w_int(&b, geteuid());
+	w_key(&b, "gid", 0);
+	w_int(&b, getegid());
+	w_key(&b, "uptime", 0);
+	w_num(&b, floor(uptime * 1000) / 1000);
+	w_key(&b, "listen", 0);
+	buf_add(&b, "[", 1);
+	for (i = 0; i < nlisteners; i++) {
+		buf_add(&b, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
+		w_key(&b, "address", 1);
+		w_str(&b, listeners[i].ls.address);
+		w_key(&b, "name", 0);
 		if (listeners[i].ls.name != NULL)
-			cJSON_AddStringToObject(l, "name",
-			    listeners[i].ls.name);
+			w_str(&b, listeners[i].ls.name);
 		else
-			cJSON_AddNullToObject(l, "name");
-		cJSON_AddBoolToObject(l, "inherited",
-		    listeners[i].ls.inherited);
-		add_owner(l, listeners[i].ls.address);
-		cJSON_AddItemToArray(a, l);
+			w_null(&b);
+		w_key(&b, "inherited", 0);
+		buf_add(&b, listeners[i].ls.inherited ? "true" : "false",
+		    listeners[i].ls.inherited ? 4 : 5);
+		w_owner(&b, listeners[i].ls.address);
+		buf_add(&b, "}", 1);
 	}
+	buf_add(&b, "]", 1);
 	job_counts(&running, &stopping, &exited, &failed);
-	if ((c = cJSON_AddObjectToObject(o, "jobs")) != NULL) {
-		cJSON_AddNumberToObject(c, "total",
-		    running + stopping + exited + failed);
-		cJSON_AddNumberToObject(c, "running", running);
-		cJSON_AddNumberToObject(c, "stopping", stopping);
-		cJSON_AddNumberToObject(c, "exited", exited);
-		cJSON_AddNumberToObject(c, "failed", failed);
+	w_key(&b, "jobs", 0);
+	buf_add(&b, "{", 1);
+	w_key(&b, "total", 1);
+	w_int(&b, running + stopping + exited + failed);
+	w_key(&b, "running", 0);
+	w_int(&b, running);
+	w_key(&b, "stopping", 0);
+	w_int(&b, stopping);
+	w_key(&b, "exited", 0);
+	w_int(&b, exited);
+	w_key(&b, "failed", 0);
+	w_int(&b, failed);
+	buf_add(&b, "}", 1);
+	if (conf.nallow_uids > 0) {
+		w_key(&b, "allow_uids", 0);
+		buf_add(&b, "[", 1);
+		for (i = 0; i < conf.nallow_uids; i++) {
+			if (i > 0)
+				buf_add(&b, ",", 1);
+			w_int(&b, conf.allow_uids[i]);
+		}
+		buf_add(&b, "]", 1);
 	}
-	if (conf.nallow_uids > 0 &&
-	    (a = cJSON_AddArrayToObject(o, "allow_uids")) != NULL)
-		for (i = 0; i < conf.nallow_uids; i++)
-			cJSON_AddItemToArray(a,
-			    cJSON_CreateNumber(conf.allow_uids[i]));
-	if ((c = cJSON_AddObjectToObject(o, "limits")) != NULL) {
-		cJSON_AddNumberToObject(c, "max_jobs", conf.max_jobs);
-		cJSON_AddNumberToObject(c, "max_connections",
-		    conf.max_connections);
-		cJSON_AddNumberToObject(c, "max_body", (double)conf.max_body);
-		cJSON_AddNumberToObject(c, "keep_finished",
-		    conf.keep_finished);
-	}
-	return print(o);
+	w_key(&b, "limits", 0);
+	buf_add(&b, "{", 1);
+	w_key(&b, "max_jobs", 1);
+	w_int(&b, conf.max_jobs);
+	w_key(&b, "max_connections", 0);
+	w_int(&b, conf.max_connections);
+	w_key(&b, "max_body", 0);
+	w_int(&b, (long long)conf.max_body);
+	w_key(&b, "keep_finished", 0);
+	w_int(&b, conf.keep_finished);
+	buf_add(&b, "}}", 2);
+	return finish(&b);
 }
