@@ -351,7 +351,6 @@ main(int argc, char *argv[])
 	 */
 	if (getrlimit(RLIMIT_NOFILE, &orig) == -1)
 		fatal("getrlimit");
-	spawn_init(&orig);
 	rl = orig;
 	rl.rlim_cur = rl.rlim_max > 1048576 ? 1048576 : rl.rlim_max;
 	if (rl.rlim_cur > orig.rlim_cur && setrlimit(RLIMIT_NOFILE, &rl) == -1)
@@ -394,6 +393,7 @@ main(int argc, char *argv[])
 	ev_io_start(loop, &sigfd_io);
 	ev_prepare_init(&reaper, reaper_cb);
 	ev_prepare_start(loop, &reaper);
+	spawn_init(&orig);
 	for (i = 0; i < (int)nlisteners; i++) {
 		conn_listen(&listeners[i]);
 		log_info("listening on %s%s", listeners[i].ls.address,

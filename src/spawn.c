@@ -64,12 +64,33 @@ struct spawn {
 
 static char		 stack[SPAWN_STACK] __attribute__((aligned(16)));
 static struct rlimit	 task_nofile;
+static int		 handled[NSIG];	/* signals not at SIG_DFL in jobd */
+static int		 nhandled;
 
-/* The rlimit jobd had before it raised its own; tasks get that one. */
+/*
+ * Once jobd's own handlers are in place: the rlimit jobd had before it
+ * raised its own (tasks get that one), and which signals a child must
+ * reset to default (jobd's handlers and what it ignores, glibc's own,
+ * and anything jobd's parent left ignored). Asking the kernel once here
+ * spares each child sixty-odd system calls while jobd waits for it.
+ */
 void
 spawn_init(const struct rlimit *nofile)
 {
+	uint64_t	 old[4];
+	int		 i;
+
 	task_nofile = *nofile;
+	nhandled = 0;
+	for (i = 1; i < NSIG; i++) {
+		if (i == SIGKILL || i == SIGSTOP)
+			continue;
+		memset(old, 0, sizeof(old));
+		if (syscall(SYS_rt_sigaction, i, NULL, old,
+		    (size_t)(NSIG / 8)) == 0 && old[0] == (uint64_t)SIG_DFL)
+			continue;
+		handled[nhandled++] = i;
+	}
 }
 
 static int	resolve_fail(struct jerr *, int, const struct task *,
@@ -210,14 +231,14 @@ child(void *arg)
 	pid_t			 pid;
 
 	/*
-	 * Default dispositions for every signal, glibc's internal ones too
-	 * (its sigaction refuses those): SIG_DFL with no flags and an empty
-	 * mask is all zeroes in the kernel's struct, whatever its layout.
+	 * Default dispositions, with the raw system call because glibc's
+	 * sigaction refuses its internal signals: SIG_DFL with no flags and
+	 * an empty mask is all zeroes in the kernel's struct, whatever its
+	 * layout (and the handler comes first in every layout).
 	 */
-	for (i = 1; i < NSIG; i++)
-		if (i != SIGKILL && i != SIGSTOP)
-			(void)syscall(SYS_rt_sigaction, i, dfl, NULL,
-			    (size_t)(NSIG / 8));
+	for (i = 0; i < nhandled; i++)
+		(void)syscall(SYS_rt_sigaction, handled[i], dfl, NULL,
+		    (size_t)(NSIG / 8));
 
 	if (setsid() == -1)
 		report(s, STEP_SETSID, 0, errno);
