@@ -4,8 +4,9 @@
  * fds) and then runs a vfork-style child: clone(CLONE_VM|CLONE_VFORK) on
  * a stack of its own, so the cost does not grow with jobd's memory. The
  * child calls only async-signal-safe functions and reports the step and
- * errno of a failure through a close-on-exec pipe before it _exits; EOF
- * on that pipe means exec succeeded.
+ * errno of a failure before it _exits: in the memory it shares with jobd,
+ * or, where it does not (valgrind), through a close-on-exec pipe whose
+ * EOF means exec succeeded.
  */
 #include "config.h"
 
@@ -58,14 +59,48 @@ struct spawn {
 	char			**paths;	/* exec candidates */
 	char			*pidslot;	/* digits of LISTEN_PID */
 	int			 src[JOBD_MAX_FDS];	/* held fds */
-	int			 errfd;
+	int			 errfd;		/* -1: report in rep */
 	int			 saw_eacces;
+	volatile int		 reported;
+	struct report		 rep;
 };
 
 static char		 stack[SPAWN_STACK] __attribute__((aligned(16)));
 static struct rlimit	 task_nofile;
 static int		 handled[NSIG];	/* signals not at SIG_DFL in jobd */
 static int		 nhandled;
+static int		 devnull = -1;	/* for every null entry */
+static int		 shared;	/* the child writes into our memory */
+static uid_t		 own_uid;	/* jobd's ids, when all three agree */
+static gid_t		 own_gid;
+static int		 own_ids, own_groups;
+
+/*
+ * Does the child really share our memory? Not under valgrind, which runs
+ * clone(CLONE_VM|CLONE_VFORK) as a fork: then failures come back through
+ * a pipe, as they must.
+ */
+static int
+probe(void *arg)
+{
+	*(volatile int *)arg = 1;
+	_exit(0);
+}
+
+static int
+shares_memory(void)
+{
+	volatile int	 flag = 0;
+	pid_t		 pid;
+
+	pid = clone(probe, stack + sizeof(stack), CLONE_VM | CLONE_VFORK |
+	    SIGCHLD, (void *)&flag);
+	if (pid == -1)
+		return 0;
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	return flag;
+}
 
 /*
  * Once jobd's own handlers are in place: the rlimit jobd had before it
@@ -78,9 +113,21 @@ void
 spawn_init(const struct rlimit *nofile)
 {
 	uint64_t	 old[4];
+	uid_t		 ru, eu, su;
+	gid_t		 rg, eg, sg;
 	int		 i;
 
 	task_nofile = *nofile;
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		log_warn("/dev/null");
+	shared = shares_memory();
+	if (getresuid(&ru, &eu, &su) == 0 && getresgid(&rg, &eg, &sg) == 0 &&
+	    ru == eu && eu == su && rg == eg && eg == sg) {
+		own_ids = 1;
+		own_uid = eu;
+		own_gid = eg;
+	}
+	own_groups = getgroups(0, NULL) != 0;
 	nhandled = 0;
 	for (i = 1; i < NSIG; i++) {
 		if (i == SIGKILL || i == SIGSTOP)
@@ -207,7 +254,10 @@ report(struct spawn *s, int step, int index, int err)
 {
 	struct report	 r = { step, index, err };
 
-	(void)!write(s->errfd, &r, sizeof(r));
+	s->rep = r;
+	s->reported = 1;
+	if (s->errfd != -1)
+		(void)!write(s->errfd, &r, sizeof(r));
 	_exit(127);
 }
 
@@ -242,12 +292,16 @@ child(void *arg)
 
 	if (setsid() == -1)
 		report(s, STEP_SETSID, 0, errno);
+	/* Only the changes there are to make: each call is time jobd waits. */
 	if (t->set_ids) {
-		if (syscall(SYS_setgroups, (size_t)t->ngroups, t->groups) == -1)
+		if ((t->ngroups > 0 || own_groups) &&
+		    syscall(SYS_setgroups, (size_t)t->ngroups, t->groups) == -1)
 			report(s, STEP_GROUPS, 0, errno);
-		if (syscall(SYS_setresgid, t->gid, t->gid, t->gid) == -1)
+		if ((!own_ids || t->gid != own_gid) &&
+		    syscall(SYS_setresgid, t->gid, t->gid, t->gid) == -1)
 			report(s, STEP_SETGID, 0, errno);
-		if (syscall(SYS_setresuid, t->uid, t->uid, t->uid) == -1)
+		if ((!own_ids || t->uid != own_uid) &&
+		    syscall(SYS_setresuid, t->uid, t->uid, t->uid) == -1)
 			report(s, STEP_SETUID, 0, errno);
 	}
 
@@ -256,7 +310,7 @@ child(void *arg)
 	 * range before any is put in place, so none is overwritten early.
 	 */
 	base = t->nfds;
-	if (s->errfd < base &&
+	if (s->errfd != -1 && s->errfd < base &&
 	    (s->errfd = fcntl(s->errfd, F_DUPFD_CLOEXEC, base)) == -1)
 		_exit(127);
 	for (i = 0; i < t->nfds; i++) {
@@ -272,7 +326,8 @@ child(void *arg)
 			    O_NONBLOCK);
 			break;
 		case FD_NULL:
-			fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+			fd = devnull != -1 ? devnull : open("/dev/null",
+			    O_RDWR | O_CLOEXEC | O_NOCTTY);
 			break;
 		case FD_UNIX:
 		case FD_NET:
@@ -289,7 +344,7 @@ child(void *arg)
 			report(s, STEP_OPEN, i, errno);
 		if ((tmp[i] = fcntl(fd, F_DUPFD_CLOEXEC, base)) == -1)
 			report(s, STEP_FD, i, errno);
-		if (fd != s->src[i])
+		if (fd != s->src[i] && fd != devnull)
 			close(fd);
 	}
 	for (i = 0; i < t->nfds; i++) {
@@ -536,7 +591,7 @@ spawn_task(struct task *t, const char *last_exit, struct jerr *e)
 	struct spawn	 s;
 	struct report	 r;
 	sigset_t	 all, old;
-	ssize_t		 n;
+	ssize_t		 n = 0;
 	pid_t		 pid = -1;
 	int		 p[2] = { -1, -1 }, i, status;
 
@@ -549,11 +604,14 @@ spawn_task(struct task *t, const char *last_exit, struct jerr *e)
 		r.err = ENOMEM;
 		goto sysfail;
 	}
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		r.err = errno;
-		goto sysfail;
+	s.errfd = -1;
+	if (!shared) {
+		if (pipe2(p, O_CLOEXEC) == -1) {
+			r.err = errno;
+			goto sysfail;
+		}
+		s.errfd = p[1];
 	}
-	s.errfd = p[1];
 
 	/* No handler of jobd's may run in the child before it resets them. */
 	sigfillset(&all);
@@ -562,14 +620,25 @@ spawn_task(struct task *t, const char *last_exit, struct jerr *e)
 	    SIGCHLD, &s);
 	r.err = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(p[1]);
+	if (p[1] != -1)
+		close(p[1]);
 	if (pid == -1)
 		goto sysfail;
 
-	do
-		n = read(p[0], &r, sizeof(r));
-	while (n == -1 && errno == EINTR);
-	close(p[0]);
+	/*
+	 * The child has exec'd or exited by now (CLONE_VFORK): either it
+	 * wrote its report into s, or, without shared memory, the pipe gives
+	 * the report or EOF once exec has closed its end.
+	 */
+	if (p[0] != -1) {
+		do
+			n = read(p[0], &r, sizeof(r));
+		while (n == -1 && errno == EINTR);
+		close(p[0]);
+	} else if (s.reported) {
+		r = s.rep;
+		n = sizeof(r);
+	}
 	free_vec(s.envp);
 	free_vec(s.paths);
 	if (n != (ssize_t)sizeof(r))
