@@ -107,32 +107,17 @@ fd_fields(enum fd_kind kind, unsigned *required)
 	return 0;
 }
 
-static int	fd_fail(struct jerr *, const char *, const char *,
-		    const char *, ...) __attribute__((format(printf, 4, 5)));
-
-/* A 400 about the field of the entry at path. */
-static int
-fd_fail(struct jerr *e, const char *path, const char *field,
-    const char *fmt, ...)
-{
-	char	 msg[sizeof(e->msg)];
-	va_list	 ap;
-
-	e->status = 400;
-	snprintf(e->path, sizeof(e->path), "%s.%s", path, field);
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", e->path, msg);
-	return -1;
-}
+#define fd_fail(e, path, field, ...) \
+	jpath_fail((e), 400, &(const struct jpath){ (path), (field), 0 }, \
+	    __VA_ARGS__)
 
 /*
  * The checks that depend on the type, once json.c has the fields. mode
  * is the mode string as written (or NULL); path is the entry's JSON path.
  */
 int
-fd_check(struct fdspec *f, const char *mode, const char *path, struct jerr *e)
+fd_check(struct fdspec *f, const char *mode, const struct jpath *path,
+    struct jerr *e)
 {
 	const struct fdtype	*t = NULL;
 	struct sockaddr_un	 sun;

@@ -89,6 +89,13 @@ struct listener {
 extern struct listener	*listeners;
 extern size_t		 nlisteners;
 
+/* A JSON path being parsed: key (or index) and the path above (json.c). */
+struct jpath {
+	const struct jpath	*up;
+	const char		*key;	/* NULL: an array index */
+	int			 index;
+};
+
 /* An error to answer with: status, sentence and JSON path (json.c). */
 struct jerr {
 	int	 status;
@@ -305,6 +312,9 @@ void		 api_job_ended(struct job *);
 int		 api_valid_name(const char *);
 
 /* json.c */
+void		 jpath_format(const struct jpath *, char *, size_t);
+int		 jpath_fail(struct jerr *, int, const struct jpath *,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
 struct job	*json_parse_job(const char *, size_t, const char *,
 		    struct jerr *);
 char		*json_job(const struct job *);
@@ -319,8 +329,8 @@ const char	*fd_kind_name(enum fd_kind);
 int		 fd_kind_lookup(const char *, enum fd_kind *);
 const char	*fd_supported(void);
 unsigned	 fd_fields(enum fd_kind, unsigned *);
-int		 fd_check(struct fdspec *, const char *, const char *,
-		    struct jerr *);
+int		 fd_check(struct fdspec *, const char *,
+		    const struct jpath *, struct jerr *);
 int		 fd_hold(struct job *, struct jerr *);
 void		 fd_release(struct job *);
 void		 fd_free(struct job *);

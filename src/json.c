@@ -22,26 +22,51 @@
 
 #include "jobd.h"
 
-static int	fail(struct jerr *, int, const char *, const char *, ...)
-		    __attribute__((format(printf, 4, 5)));
+/*
+ * A JSON path is a chain of (key or index) on the stack of the parse, and
+ * becomes text only when an error names it: a good job, the common case,
+ * costs no formatting at all.
+ */
+void
+jpath_format(const struct jpath *p, char *out, size_t size)
+{
+	size_t	 n;
 
-static int
-fail(struct jerr *e, int status, const char *path, const char *fmt, ...)
+	if (size == 0)
+		return;
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	jpath_format(p->up, out, size);
+	n = strlen(out);
+	if (p->key != NULL)
+		snprintf(out + n, size - n, "%s%s", n > 0 ? "." : "", p->key);
+	else
+		snprintf(out + n, size - n, "[%d]", p->index);
+}
+
+int
+jpath_fail(struct jerr *e, int status, const struct jpath *path,
+    const char *fmt, ...)
 {
 	char	 msg[sizeof(e->msg)];
 	va_list	 ap;
 
 	e->status = status;
-	snprintf(e->path, sizeof(e->path), "%s", path);
+	jpath_format(path, e->path, sizeof(e->path));
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (*path != '\0')
-		snprintf(e->msg, sizeof(e->msg), "%s: %s", path, msg);
+	if (e->path[0] != '\0')
+		snprintf(e->msg, sizeof(e->msg), "%s: %s", e->path, msg);
 	else
 		snprintf(e->msg, sizeof(e->msg), "%s", msg);
 	return -1;
 }
+
+#define fail	jpath_fail
+#define KEY(up, k)	(&(const struct jpath){ (up), (k), 0 })
+#define INDEX(up, i)	(&(const struct jpath){ (up), NULL, (i) })
 
 static const char *
 type_name(const cJSON *v)
@@ -59,15 +84,6 @@ type_name(const cJSON *v)
 	if (cJSON_IsObject(v))
 		return "an object";
 	return "invalid";
-}
-
-static void
-join(char *out, size_t size, const char *base, const char *key)
-{
-	if (*base == '\0')
-		snprintf(out, size, "%s", key);
-	else
-		snprintf(out, size, "%s.%s", base, key);
 }
 
 /*
@@ -145,15 +161,15 @@ has_ctl(const char *s)
 
 /* Every key of an object once, and only known ones. */
 static int
-check_keys(const cJSON *o, const char *base, const char *const *known,
+check_keys(const cJSON *o, const struct jpath *base, const char *const *known,
     struct jerr *e)
 {
 	const cJSON	*a, *b;
-	char		 path[256];
+	const struct jpath	*path;
 	size_t		 i;
 
 	for (a = o->child; a != NULL; a = a->next) {
-		join(path, sizeof(path), base, a->string);
+		path = KEY(base, a->string);
 		for (i = 0; known[i] != NULL; i++)
 			if (strcmp(known[i], a->string) == 0)
 				break;
@@ -174,7 +190,7 @@ get(const cJSON *o, const char *key)
 }
 
 static int
-want_string(const cJSON *v, const char *path, int ctl_ok, char **out,
+want_string(const cJSON *v, const struct jpath *path, int ctl_ok, char **out,
     struct jerr *e)
 {
 	if (!cJSON_IsString(v))
@@ -189,7 +205,7 @@ want_string(const cJSON *v, const char *path, int ctl_ok, char **out,
 }
 
 static int
-want_int(const cJSON *v, const char *path, double min, double max, int *out,
+want_int(const cJSON *v, const struct jpath *path, double min, double max, int *out,
     struct jerr *e)
 {
 	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
@@ -202,7 +218,7 @@ want_int(const cJSON *v, const char *path, double min, double max, int *out,
 
 /* user and group: a number, or a name looked up at PUT. */
 static int
-want_id(const cJSON *v, const char *path, char **out, struct jerr *e)
+want_id(const cJSON *v, const struct jpath *path, char **out, struct jerr *e)
 {
 	char	 buf[32];
 
@@ -242,10 +258,11 @@ static const struct {
 };
 
 static int
-parse_fd(const cJSON *v, const char *path, struct fdspec *f, struct jerr *e)
+parse_fd(const cJSON *v, const struct jpath *path, struct fdspec *f, struct jerr *e)
 {
 	const cJSON	*type, *a;
-	char		 p[256], *mode = NULL, *proto = NULL;
+	const struct jpath	*p;
+	char		*mode = NULL, *proto = NULL;
 	unsigned	 allowed, required, seen = 0;
 	size_t		 i;
 	int		 r = -1;
@@ -257,7 +274,7 @@ parse_fd(const cJSON *v, const char *path, struct fdspec *f, struct jerr *e)
 	if (!cJSON_IsObject(v))
 		return fail(e, 400, path, "must be an object or null, not %s",
 		    type_name(v));
-	join(p, sizeof(p), path, "type");
+	p = KEY(path, "type");
 	if ((type = get(v, "type")) == NULL)
 		return fail(e, 400, p, "missing required field \"type\"");
 	if (!cJSON_IsString(type))
@@ -274,7 +291,7 @@ parse_fd(const cJSON *v, const char *path, struct fdspec *f, struct jerr *e)
 	for (a = v->child; a != NULL; a = a->next) {
 		if (strcmp(a->string, "type") == 0)
 			continue;
-		join(p, sizeof(p), path, a->string);
+		p = KEY(path, a->string);
 		for (i = 0; i < nitems(fd_bits); i++)
 			if (strcmp(fd_bits[i].key, a->string) == 0)
 				break;
@@ -322,7 +339,7 @@ parse_fd(const cJSON *v, const char *path, struct fdspec *f, struct jerr *e)
 	}
 	for (i = 0; i < nitems(fd_bits); i++) {
 		if ((required & fd_bits[i].bit) && !(seen & fd_bits[i].bit)) {
-			join(p, sizeof(p), path, fd_bits[i].key);
+			p = KEY(path, fd_bits[i].key);
 			fail(e, 400, p, "missing required field \"%s\" for "
 			    "type \"%s\"", fd_bits[i].key, type->valuestring);
 			goto done;
@@ -336,10 +353,10 @@ done:
 }
 
 static int
-parse_envs(const cJSON *v, const char *path, struct task *t, struct jerr *e)
+parse_envs(const cJSON *v, const struct jpath *path, struct task *t, struct jerr *e)
 {
 	const cJSON	*a, *b;
-	char		 p[256];
+	const struct jpath	*p;
 	size_t		 n = 0;
 
 	if (!cJSON_IsObject(v))
@@ -350,7 +367,7 @@ parse_envs(const cJSON *v, const char *path, struct task *t, struct jerr *e)
 	if ((t->envs = calloc(n + 1, sizeof(char *))) == NULL)
 		return fail(e, 500, path, "out of memory");
 	for (a = v->child; a != NULL; a = a->next) {
-		join(p, sizeof(p), path, a->string);
+		p = KEY(path, a->string);
 		if (a->string[0] == '\0' || strchr(a->string, '=') != NULL ||
 		    has_ctl(a->string))
 			return fail(e, 400, p, "\"%s\" is not a valid variable "
@@ -376,10 +393,10 @@ static const char *const task_keys[] = {
 };
 
 static int
-parse_task(const cJSON *v, const char *path, struct task *t, struct jerr *e)
+parse_task(const cJSON *v, const struct jpath *path, struct task *t, struct jerr *e)
 {
 	const cJSON	*a, *x;
-	char		 p[256], q[256];
+	const struct jpath	*p, *q;
 	const char	*const *k;
 	int		 n, i;
 
@@ -389,22 +406,22 @@ parse_task(const cJSON *v, const char *path, struct task *t, struct jerr *e)
 	if (check_keys(v, path, task_keys, e) == -1)
 		return -1;
 	for (k = task_keys; k < task_keys + 5; k++) {
-		join(p, sizeof(p), path, *k);
+		p = KEY(path, *k);
 		if (get(v, *k) == NULL)
 			return fail(e, 400, p, "missing required field \"%s\"",
 			    *k);
 	}
-	join(p, sizeof(p), path, "exec");
+	p = KEY(path, "exec");
 	if (want_string(get(v, "exec"), p, 0, &t->exec, e) == -1)
 		return -1;
 	if (t->exec[0] == '\0')
 		return fail(e, 400, p, "must not be empty");
-	join(p, sizeof(p), path, "cwd");
+	p = KEY(path, "cwd");
 	if (want_string(get(v, "cwd"), p, 0, &t->cwd, e) == -1)
 		return -1;
 	if (t->cwd[0] != '/')
 		return fail(e, 400, p, "must be an absolute path");
-	join(p, sizeof(p), path, "args");
+	p = KEY(path, "args");
 	a = get(v, "args");
 	if (!cJSON_IsArray(a))
 		return fail(e, 400, p, "must be an array of strings, not %s",
@@ -416,15 +433,15 @@ parse_task(const cJSON *v, const char *path, struct task *t, struct jerr *e)
 		return fail(e, 500, p, "out of memory");
 	i = 1;
 	cJSON_ArrayForEach(x, a) {
-		snprintf(q, sizeof(q), "%s[%d]", p, i - 1);
+		q = INDEX(p, i - 1);
 		if (want_string(x, q, 1, &t->argv[i], e) == -1)
 			return -1;
 		i++;
 	}
-	join(p, sizeof(p), path, "envs");
+	p = KEY(path, "envs");
 	if (parse_envs(get(v, "envs"), p, t, e) == -1)
 		return -1;
-	join(p, sizeof(p), path, "fd");
+	p = KEY(path, "fd");
 	a = get(v, "fd");
 	if (!cJSON_IsArray(a))
 		return fail(e, 400, p, "must be an array, not %s",
@@ -440,18 +457,18 @@ parse_task(const cJSON *v, const char *path, struct task *t, struct jerr *e)
 		t->fds[i].kind = FD_NULL;
 	i = 0;
 	cJSON_ArrayForEach(x, a) {
-		snprintf(q, sizeof(q), "%s[%d]", p, i);
+		q = INDEX(p, i);
 		if (parse_fd(x, q, &t->fds[i], e) == -1)
 			return -1;
 		i++;
 	}
 	if ((x = get(v, "user")) != NULL) {
-		join(p, sizeof(p), path, "user");
+		p = KEY(path, "user");
 		if (want_id(x, p, &t->user, e) == -1)
 			return -1;
 	}
 	if ((x = get(v, "group")) != NULL) {
-		join(p, sizeof(p), path, "group");
+		p = KEY(path, "group");
 		if (want_id(x, p, &t->group, e) == -1)
 			return -1;
 	}
@@ -471,61 +488,61 @@ json_parse_job(const char *body, size_t len, const char *name,
 	cJSON		*root = NULL;
 	const cJSON	*tasks, *x;
 	struct job	*j = NULL;
-	char		 p[64];
+	const struct jpath	*p;
 	int		 n, i;
 
 	if (len == 0) {
-		fail(e, 400, "", "the body must be a job: a JSON object with "
+		fail(e, 400, NULL, "the body must be a job: a JSON object with "
 		    "\"tasks\"");
 		return NULL;
 	}
 	if (has_control(body, len)) {
-		fail(e, 400, "", "the body is not valid JSON: control "
+		fail(e, 400, NULL, "the body is not valid JSON: control "
 		    "characters or \\u0000");
 		return NULL;
 	}
 	if ((root = parse(body, len)) == NULL) {
-		fail(e, 400, "", "the body is not valid JSON (at byte %zu)",
+		fail(e, 400, NULL, "the body is not valid JSON (at byte %zu)",
 		    json_error_at(body, len));
 		return NULL;
 	}
 	if (!cJSON_IsObject(root)) {
-		fail(e, 400, "", "a job must be a JSON object, not %s",
+		fail(e, 400, NULL, "a job must be a JSON object, not %s",
 		    type_name(root));
 		goto fail;
 	}
-	if (check_keys(root, "", job_keys, e) == -1)
+	if (check_keys(root, NULL, job_keys, e) == -1)
 		goto fail;
 	if ((j = job_new(name)) == NULL) {
-		fail(e, 500, "", "out of memory");
+		fail(e, 500, NULL, "out of memory");
 		goto fail;
 	}
 	if ((x = get(root, "stop_timeout")) != NULL) {
 		if (!cJSON_IsNumber(x) || x->valuedouble < 0 ||
 		    x->valuedouble > 31536000 || isnan(x->valuedouble)) {
-			fail(e, 400, "stop_timeout", "must be a number of "
+			fail(e, 400, KEY(NULL, "stop_timeout"), "must be a number of "
 			    "seconds from 0 to 31536000");
 			goto fail;
 		}
 		j->stop_timeout = x->valuedouble;
 	}
 	if ((tasks = get(root, "tasks")) == NULL) {
-		fail(e, 400, "tasks", "missing required field \"tasks\"");
+		fail(e, 400, KEY(NULL, "tasks"), "missing required field \"tasks\"");
 		goto fail;
 	}
 	if (!cJSON_IsArray(tasks)) {
-		fail(e, 400, "tasks", "must be an array of tasks, not %s",
+		fail(e, 400, KEY(NULL, "tasks"), "must be an array of tasks, not %s",
 		    type_name(tasks));
 		goto fail;
 	}
 	n = cJSON_GetArraySize(tasks);
 	if (n < 1 || n > JOBD_MAX_TASKS) {
-		fail(e, 400, "tasks", "a job has 1 to %d tasks, not %d",
+		fail(e, 400, KEY(NULL, "tasks"), "a job has 1 to %d tasks, not %d",
 		    JOBD_MAX_TASKS, n);
 		goto fail;
 	}
 	if ((j->tasks = calloc((size_t)n, sizeof(*j->tasks))) == NULL) {
-		fail(e, 500, "tasks", "out of memory");
+		fail(e, 500, KEY(NULL, "tasks"), "out of memory");
 		goto fail;
 	}
 	j->ntasks = n;
@@ -535,7 +552,7 @@ json_parse_job(const char *body, size_t len, const char *name,
 	}
 	i = 0;
 	cJSON_ArrayForEach(x, tasks) {
-		snprintf(p, sizeof(p), "tasks[%d]", i);
+		p = INDEX(KEY(NULL, "tasks"), i);
 		if (parse_task(x, p, &j->tasks[i], e) == -1)
 			goto fail;
 		i++;
@@ -559,17 +576,17 @@ json_parse_signal(const char *body, size_t len, int *sig, struct jerr *e)
 	int		 r = -1;
 
 	if (has_control(body, len) || (root = parse(body, len)) == NULL)
-		return fail(e, 400, "", "the body must be JSON: "
+		return fail(e, 400, NULL, "the body must be JSON: "
 		    "{\"signal\": \"HUP\"}");
 	if (!cJSON_IsObject(root)) {
-		fail(e, 400, "", "the body must be a JSON object, not %s",
+		fail(e, 400, NULL, "the body must be a JSON object, not %s",
 		    type_name(root));
 		goto done;
 	}
-	if (check_keys(root, "", keys, e) == -1)
+	if (check_keys(root, NULL, keys, e) == -1)
 		goto done;
 	if ((v = get(root, "signal")) == NULL) {
-		fail(e, 400, "signal", "missing required field \"signal\"");
+		fail(e, 400, KEY(NULL, "signal"), "missing required field \"signal\"");
 		goto done;
 	}
 	if (cJSON_IsNumber(v))
@@ -579,12 +596,12 @@ json_parse_signal(const char *body, size_t len, int *sig, struct jerr *e)
 	else if (cJSON_IsString(v))
 		snprintf(buf, sizeof(buf), "%s", v->valuestring);
 	else {
-		fail(e, 400, "signal", "must be a name or a number, not %s",
+		fail(e, 400, KEY(NULL, "signal"), "must be a name or a number, not %s",
 		    type_name(v));
 		goto done;
 	}
 	if ((*sig = sig_parse(buf)) == -1) {
-		fail(e, 400, "signal", "unknown signal \"%s\"", buf);
+		fail(e, 400, KEY(NULL, "signal"), "unknown signal \"%s\"", buf);
 		goto done;
 	}
 	r = 0;
