@@ -618,22 +618,69 @@ done:
 
 static const char hexdigits[] = "0123456789abcdef";
 
-/* A JSON string, escaped. Bytes from 0x80 up pass as they are (UTF-8). */
+/*
+ * The length of the UTF-8 character at s, 0 if there is none there: a
+ * client's bytes need not be UTF-8, and a message cut to fit a buffer
+ * may end inside a character. No overlong forms, surrogates or values
+ * above U+10FFFF; the NUL stops a sequence like any other byte would.
+ */
+static size_t
+utf8_len(const char *p)
+{
+	const unsigned char	*s = (const unsigned char *)p;
+	unsigned long		 c = s[0], min;
+	size_t			 n, i;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		min = 0x80;
+		c &= 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		min = 0x800;
+		c &= 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		min = 0x10000;
+		c &= 0x07;
+	} else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * A JSON string, escaped. UTF-8 passes as it is; a byte that is not part
+ * of a whole UTF-8 character becomes U+FFFD, for JSON is UTF-8.
+ */
 static void
 w_str(struct buf *b, const char *s)
 {
 	const char	*run;
 	unsigned char	 c;
+	size_t		 n;
 	char		 esc[6] = { '\\', 'u', '0', '0', 0, 0 };
 
 	buf_add(b, "\"", 1);
 	for (run = s; *s != '\0'; s++) {
 		c = (unsigned char)*s;
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x80 && (n = utf8_len(s)) > 0) {
+			s += n - 1;
+			continue;
+		}
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
 			continue;
 		buf_add(b, run, (size_t)(s - run));
 		run = s + 1;
-		if (c == '"' || c == '\\') {
+		if (c >= 0x80)
+			buf_add(b, "\\ufffd", 6);
+		else if (c == '"' || c == '\\') {
 			esc[1] = (char)c;
 			buf_add(b, esc, 2);
 			esc[1] = 'u';

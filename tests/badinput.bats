@@ -225,6 +225,21 @@ EOF2
 	assert_equal "$(jb .state)" running
 }
 
+@test "answers are UTF-8 even when what the client sent is not" {
+	printf 'GET /x\xff\xfe%s HTTP/1.1\r\nConnection: close\r\n\r\n' "$(printf 'a%.0s' $(seq 197))é" >"$T/req"
+	run $CLIENT --unix "$SOCK" <"$T/req"
+	assert_output --partial "HTTP/1.1 404"
+	local b
+	b=$(sed '1,/^\r$/d' <<<"$output")
+	iconv -f UTF-8 -t UTF-8 <<<"$b" >/dev/null
+	assert_regex "$(jq -r .error <<<"$b")" $'^no such resource: /x\ufffd\ufffd'
+	put x "$(printf '{"tasks":[{"exec":"/bin/true","args":[],"envs":{},"cwd":"/","fd":[],"\xff":1}]}')"
+	assert_equal "$code" 400
+	iconv -f UTF-8 -t UTF-8 <<<"$body" >/dev/null
+	assert_equal "$(jb .path)" $'tasks[0].\ufffd'
+	check_intact
+}
+
 @test "garbage after a good request: the good one is answered, then 400 and close" {
 	printf 'GET /jobs HTTP/1.1\r\nHost: x\r\n\r\n\x01\x02GARBAGE\r\n\r\nGET / HTTP/1.1\r\n\r\n' >"$T/req"
 	run $CLIENT --unix "$SOCK" --timeout 5 <"$T/req"
