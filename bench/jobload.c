@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,8 +32,11 @@ struct client {
 	int	 step;		/* 0: request sent, 1: wait sent */
 	long	 num;
 	double	 t0;
-	char	 in[65536];
-	size_t	 inlen;
+	char	*in;		/* what has been read, NUL-terminated */
+	size_t	 inlen, incap;
+	size_t	 scanned;	/* bytes searched for the end of the head */
+	size_t	 need;		/* length of the response, once its head is in */
+	int	 status;
 };
 
 static const char	*sock_path, *tcp_addr, *method = "GET", *path_fmt;
@@ -120,24 +124,43 @@ send_request(struct client *c)
 		send_all(c->fd, body, bodylen);
 }
 
-/* A whole response in c->in? Returns its length, or 0. */
+/*
+ * A whole response in c->in? Returns its length, or 0. The head is
+ * searched once, so a large answer (GET /jobs) costs linear time.
+ */
 static size_t
 complete(struct client *c, int *status)
 {
-	char	*end, *cl;
-	size_t	 hlen, blen;
+	char	*end, *cl, *p;
+	size_t	 hlen, from;
 
-	c->in[c->inlen] = '\0';
-	if ((end = strstr(c->in, "\r\n\r\n")) == NULL)
+	if (c->need == 0) {
+		c->in[c->inlen] = '\0';
+		from = c->scanned > 3 ? c->scanned - 3 : 0;
+		if ((end = strstr(c->in + from, "\r\n\r\n")) == NULL) {
+			c->scanned = c->inlen;
+			return 0;
+		}
+		hlen = (size_t)(end - c->in) + 4;
+		cl = NULL;
+		for (p = c->in; p < end; p++)
+			if ((*p == '\n') && strncasecmp(p + 1,
+			    "Content-Length:", 15) == 0) {
+				cl = p + 16;
+				break;
+			}
+		if (cl == NULL)
+			errx(1, "no Content-Length");
+		c->need = hlen + strtoul(cl, NULL, 10);
+		c->status = atoi(c->in + 9);
+	}
+	if (c->inlen < c->need)
 		return 0;
-	hlen = (size_t)(end - c->in) + 4;
-	if ((cl = strcasestr(c->in, "Content-Length:")) == NULL || cl > end)
-		errx(1, "no Content-Length");
-	blen = strtoul(cl + 15, NULL, 10);
-	if (c->inlen < hlen + blen)
-		return 0;
-	*status = atoi(c->in + 9);
-	return hlen + blen;
+	*status = c->status;
+	hlen = c->need;
+	c->need = 0;
+	c->scanned = 0;
+	return hlen;
 }
 
 static int
@@ -203,8 +226,14 @@ main(int argc, char *argv[])
 		for (i = 0; i < conns; i++) {
 			if (!(pfd[i].revents & (POLLIN | POLLHUP)))
 				continue;
+			if (cs[i].incap - cs[i].inlen < 65536 + 1) {
+				cs[i].incap = cs[i].incap * 2 + 65536 + 1;
+				if ((cs[i].in = realloc(cs[i].in,
+				    cs[i].incap)) == NULL)
+					err(1, "realloc");
+			}
 			r = read(cs[i].fd, cs[i].in + cs[i].inlen,
-			    sizeof(cs[i].in) - 1 - cs[i].inlen);
+			    cs[i].incap - 1 - cs[i].inlen);
 			if (r <= 0)
 				errx(1, "connection closed");
 			cs[i].inlen += (size_t)r;

@@ -4,9 +4,10 @@
  * each (or keeps W running at once), with stdin, stdout and stderr on
  * /dev/null as a job gets them.
  *
- *   spawnloop [-m posix_spawn|vfork] [-w WIDTH] N PROGRAM [ARGS...]
+ *   spawnloop [-m posix_spawn|vfork] [-s] [-w WIDTH] N PROGRAM [ARGS...]
  *
- * Prints the wall time in seconds.
+ * -s: the child also calls setsid(), as a task of jobd does (to tell
+ * what the kernel's part of that costs). Prints the wall time in seconds.
  */
 #define _GNU_SOURCE
 #include <sys/wait.h>
@@ -25,12 +26,14 @@
 extern char	**environ;
 
 static char	**child_argv;
-static int	  devnull;
+static int	  devnull, new_session;
 
 static int
 child(void *arg)
 {
 	(void)arg;
+	if (new_session)
+		setsid();
 	dup2(devnull, 0);
 	dup2(devnull, 1);
 	dup2(devnull, 2);
@@ -43,6 +46,7 @@ start(int use_vfork)
 {
 	static char			 stack[64 * 1024];
 	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 attr;
 	pid_t				 pid;
 
 	if (use_vfork) {
@@ -56,10 +60,14 @@ start(int use_vfork)
 	posix_spawn_file_actions_adddup2(&fa, devnull, 0);
 	posix_spawn_file_actions_adddup2(&fa, devnull, 1);
 	posix_spawn_file_actions_adddup2(&fa, devnull, 2);
-	if (posix_spawn(&pid, child_argv[0], &fa, NULL, child_argv,
+	posix_spawnattr_init(&attr);
+	if (new_session)
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+	if (posix_spawn(&pid, child_argv[0], &fa, &attr, child_argv,
 	    environ) != 0)
 		err(1, "posix_spawn");
 	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
 	return pid;
 }
 
@@ -69,10 +77,13 @@ main(int argc, char *argv[])
 	struct timespec	 t0, t1;
 	int		 ch, use_vfork = 0, width = 1, n, running = 0, i;
 
-	while ((ch = getopt(argc, argv, "+m:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "+m:sw:")) != -1) {
 		switch (ch) {
 		case 'm':
 			use_vfork = strcmp(optarg, "vfork") == 0;
+			break;
+		case 's':
+			new_session = 1;
 			break;
 		case 'w':
 			width = atoi(optarg);
@@ -82,7 +93,7 @@ main(int argc, char *argv[])
 		}
 	}
 	if (argc - optind < 2 || width < 1)
-		errx(2, "usage: spawnloop [-m posix_spawn|vfork] [-w W] N PROG [ARGS]");
+		errx(2, "usage: spawnloop [-m posix_spawn|vfork] [-s] [-w W] N PROG [ARGS]");
 	n = atoi(argv[optind]);
 	child_argv = argv + optind + 1;
 	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
