@@ -370,6 +370,12 @@ job_reap_pid(pid_t pid)
 		reaped(pid, status);
 }
 
+unsigned
+job_running_tasks(void)
+{
+	return (unsigned)tasks_by_pid.n;
+}
+
 /*
  * Reap every child that has exited: those whose SIGCHLD merged with
  * another's while it was pending, and orphans adopted as subreaper.

@@ -354,6 +354,7 @@ int		 job_signal(struct job *, int);
 void		 job_remove(struct job *);
 void		 job_reap(void);
 void		 job_reap_pid(pid_t);
+unsigned	 job_running_tasks(void);
 void		 job_stop_all(int);
 int		 job_active(const struct job *);
 size_t		 job_list(struct job ***);
