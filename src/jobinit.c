@@ -74,26 +74,7 @@ static const char usage_text[] =
 "killed), 127 or 126 if PROGRAM cannot be found or executed. See\n"
 "jobinit(8).\n";
 
-static void	usage(const char *, ...)
-		    __attribute__((format(printf, 1, 2), noreturn));
 static void	child_exec(int) __attribute__((noreturn));
-
-/* A usage error: one line saying why, exit 2. */
-static void
-usage(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (fmt != NULL) {
-		fprintf(stderr, "jobinit: ");
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fprintf(stderr, "\n");
-	}
-	fprintf(stderr, "Try 'jobinit --help' for more information.\n");
-	exit(2);
-}
 
 static long
 ms_since(const struct timespec *t)
@@ -475,11 +456,11 @@ main(int argc, char *argv[])
 		case 'l':
 			if (listen_add(&addrs, &naddrs, optarg, err,
 			    sizeof(err)) == -1)
-				usage("%s", err);
+				usage_error("%s", err);
 			break;
 		case 'n':
 			if (!listen_valid_name(optarg))
-				usage("--fdname: \"%s\" is not 1-255 printable "
+				usage_error("--fdname: \"%s\" is not 1-255 printable "
 				    "characters without spaces or ':'", optarg);
 			np = reallocarray(names, (size_t)nnames + 1,
 			    sizeof(*names));
@@ -490,7 +471,7 @@ main(int argc, char *argv[])
 			break;
 		case 'm':
 			if (listen_parse_mode(optarg, &mode) == -1)
-				usage("--socket-mode: \"%s\" is not an octal "
+				usage_error("--socket-mode: \"%s\" is not an octal "
 				    "mode", optarg);
 			break;
 		case 'R':
@@ -506,16 +487,16 @@ main(int argc, char *argv[])
 			fputs(usage_text, stdout);
 			return 0;
 		default:
-			usage(NULL);
+			usage_error(NULL);
 		}
 	}
 	if (optind >= argc)
-		usage("no program to run");
+		usage_error("no program to run");
 	if (nnames > naddrs)
-		usage("%d --fdname for %d --listen", nnames, naddrs);
+		usage_error("%d --fdname for %d --listen", nnames, naddrs);
 	if (!remote && listen_check_remote(addrs, naddrs, err,
 	    sizeof(err)) == -1)
-		usage("%s", err);
+		usage_error("%s", err);
 	child_argv = argv + optind;
 	std_fds();
 

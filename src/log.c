@@ -109,6 +109,26 @@ fatalx(const char *fmt, ...)
 }
 
 /*
+ * A usage error: why, on one line (none if getopt has said it), and where
+ * to read more; exit 2.
+ */
+void
+usage_error(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (fmt != NULL) {
+		fprintf(stderr, "%s: ", log_name);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "Try '%s --help' for more information.\n", log_name);
+	exit(2);
+}
+
+/*
  * Copy src into dst with every byte outside printable ASCII, and the
  * backslash and double quote, written as \xHH, so that nothing a client
  * sends can forge or split a log line. Returns the length written.

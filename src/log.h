@@ -22,6 +22,8 @@ void	fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
+void	usage_error(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
 size_t	log_escape(char *, size_t, const char *, size_t);
 
 #endif

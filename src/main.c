@@ -73,24 +73,6 @@ static const char usage_text[] =
 "$JOBD_SOCKET, else $XDG_RUNTIME_DIR/jobd.sock, else /run/jobd.sock for\n"
 "root, else /tmp/jobd-$UID/jobd.sock. See jobd(8).\n";
 
-static void	usage(const char *, ...)
-		    __attribute__((format(printf, 1, 2), noreturn));
-
-/* A usage error: one line saying why, exit 2. */
-static void
-usage(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (fmt != NULL) {
-		fprintf(stderr, "jobd: ");
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fprintf(stderr, "\nTry 'jobd --help' for more information.\n");
-	}
-	exit(2);
-}
 
 static unsigned long
 number(const char *opt, const char *s, unsigned long max)
@@ -100,12 +82,9 @@ number(const char *opt, const char *s, unsigned long max)
 
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v > max) {
-		fprintf(stderr, "jobd: %s: \"%s\" is not a number from 0 to "
-		    "%lu\nTry 'jobd --help' for more information.\n", opt, s,
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v > max)
+		usage_error("%s: \"%s\" is not a number from 0 to %lu", opt, s,
 		    max);
-		exit(2);
-	}
 	return v;
 }
 
@@ -119,7 +98,7 @@ seconds(const char *opt, const char *s)
 	v = strtod(s, &end);
 	if (*s == '\0' || *end != '\0' || errno != 0 || !(v > 0) ||
 	    v > 86400)
-		usage("%s: \"%s\" is not a number of seconds above 0 and "
+		usage_error("%s: \"%s\" is not a number of seconds above 0 and "
 		    "at most 86400", opt, s);
 	return v;
 }
@@ -141,7 +120,7 @@ allow_uid(const char *s)
 	else if ((pw = getpwnam(s)) != NULL)
 		uid = pw->pw_uid;
 	else
-		usage("--allow-uid: \"%s\" is neither a uid nor a user", s);
+		usage_error("--allow-uid: \"%s\" is neither a uid nor a user", s);
 	v = reallocarray(conf.allow_uids, conf.nallow_uids + 1, sizeof(*v));
 	if (v == NULL)
 		fatal("options");
@@ -289,11 +268,11 @@ main(int argc, char *argv[])
 		case 'l':
 			if (listen_add(&addrs, &naddrs, optarg, err,
 			    sizeof(err)) == -1)
-				usage("%s", err);
+				usage_error("%s", err);
 			break;
 		case 'm':
 			if (listen_parse_mode(optarg, &conf.socket_mode) == -1)
-				usage("--socket-mode: \"%s\" is not an octal "
+				usage_error("--socket-mode: \"%s\" is not an octal "
 				    "mode", optarg);
 			break;
 		case 'R':
@@ -317,7 +296,7 @@ main(int argc, char *argv[])
 			conf.max_connections = number("--max-connections",
 			    optarg, 1000000);
 			if (conf.max_connections == 0)
-				usage("--max-connections must be at least 1");
+				usage_error("--max-connections must be at least 1");
 			break;
 		case 'T':
 			conf.request_timeout = seconds("--request-timeout",
@@ -339,14 +318,14 @@ main(int argc, char *argv[])
 			fputs(usage_text, stdout);
 			return 0;
 		default:
-			usage(NULL);
+			usage_error(NULL);
 		}
 	}
 	if (optind < argc)
-		usage("unexpected argument \"%s\"", argv[optind]);
+		usage_error("unexpected argument \"%s\"", argv[optind]);
 	if (!conf.allow_remote &&
 	    listen_check_remote(addrs, naddrs, err, sizeof(err)) == -1)
-		usage("%s", err);
+		usage_error("%s", err);
 	log_init("jobd", verbosity);
 
 	/*

@@ -17,14 +17,6 @@ setup() {
 	PARENT=
 }
 
-descendants() {
-	local p
-	for p in $(pgrep -P "$1"); do
-		echo "$p"
-		descendants "$p"
-	done
-}
-
 # parent_stop: SIGTERM to the parent (jobinit, or jobd exec'd by
 # systemd-socket-activate), wait for its exit; $status is its status.
 parent_stop() {

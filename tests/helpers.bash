@@ -33,6 +33,15 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
+# descendants PID: every process below PID.
+descendants() {
+	local p
+	for p in $(pgrep -P "$1"); do
+		echo "$p"
+		descendants "$p"
+	done
+}
+
 # jobd_start [ARGS...]: start jobd on $SOCK, wait until it answers.
 jobd_start() {
 	SOCK=${SOCK:-$BATS_TEST_TMPDIR/jobd.sock}

@@ -15,15 +15,6 @@ setup() {
 	NS_PID=
 }
 
-# descendants PID: every process below PID.
-descendants() {
-	local p
-	for p in $(pgrep -P "$1"); do
-		echo "$p"
-		descendants "$p"
-	done
-}
-
 # stop_tree PID: SIGTERM to PID, SIGKILL to it after 10 s, then SIGKILL
 # to whatever was below it and outlived it.
 stop_tree() {
