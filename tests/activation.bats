@@ -97,13 +97,13 @@ need_ssa() {
 	wait_until "grep -q 'Listening on' $LOG" 10
 	# Until a client comes, nothing but systemd-socket-activate runs.
 	[ -S "$SOCK" ]
-	assert_equal "$(cat "/proc/$PARENT/comm")" systemd-socket-
+	comm_is "$PARENT" systemd-socket-
 	# The first request waits in the backlog while jobd starts.
 	info "$SOCK"
 	assert_equal "$(jb .pid)" "$PARENT"
 	assert_equal "$(jc "[.listen[] | {address, name, inherited}]")" "$(jq -cn --arg u "unix:$SOCK" \
 	    '[{address: $u, name: "api", inherited: true}]')"
-	assert_equal "$(cat "/proc/$PARENT/comm")" jobd
+	comm_is "$PARENT" jobd
 	parent_stop
 	assert_equal "$status" 0
 	# An inherited socket is not jobd's to remove.
@@ -119,7 +119,7 @@ need_ssa() {
 	info "$SOCK"
 	ji=$PARENT
 	jd=$(pgrep -P "$ji")
-	assert_equal "$(cat "/proc/$ji/comm")" jobinit
+	comm_is "$ji" jobinit
 	assert_equal "$(jb .pid)" "$jd"
 	assert_equal "$(jc "[.listen[] | {address, name, inherited}]")" "$(jq -cn --arg o "unix:$SOCK" \
 	    --arg i "unix:$T/inner.sock" '[
@@ -316,7 +316,7 @@ fds_of() {
 	grep -q "^PATH=$BUILDDIR/src:" "$T/run"
 	background sh "$T/run"
 	wait_until "answers $SOCK" 10
-	assert_equal "$(cat "/proc/$PARENT/comm")" jobinit
+	comm_is "$PARENT" jobinit
 	parent_stop
 	assert_equal "$status" 0
 }

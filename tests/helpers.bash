@@ -33,6 +33,22 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
+# comm_is PID NAME: PID runs program NAME (under scripts/test --valgrind,
+# valgrind's tool is what the kernel names).
+comm_is() {
+	local c
+	c=$(cat "/proc/$1/comm")
+	[ "$c" = "$2" ] || { [ -n "${VALGRIND:-}" ] && [[ $c == memcheck* ]]; } ||
+		fail "process $1 is $c, not $2"
+}
+
+# sanitized: jobd runs under valgrind or is built with AddressSanitizer,
+# whose quarantine of freed blocks counts in RSS; the tool itself answers
+# for leaks there.
+sanitized() {
+	[ -n "${VALGRIND:-}" ] || ldd "$JOBD" | grep -q libasan
+}
+
 # descendants PID: every process below PID.
 descendants() {
 	local p

@@ -430,7 +430,7 @@ ns_ok() {
 	# The child's parent is pid 1 of the namespace: jobinit.
 	assert_equal "$(cat "$T/forked")" 1
 	ji=$(pgrep -P "$NS_PID")
-	assert_equal "$(cat "/proc/$ji/comm")" jobinit
+	comm_is "$ji" jobinit
 	n=$(children "$ji")
 	echo "children of jobinit after the forks: $n" >&2
 	[ "$n" -gt 1 ]
