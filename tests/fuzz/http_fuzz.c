@@ -25,8 +25,9 @@
  * /tmp as well when it can. As a user other than root, only the filter
  * and the private directory stand between a fuzzed job and that user's
  * files: fuzz as root, in a container or a virtual machine. (As root,
- * give libFuzzer corpus and artifact paths that are absolute and outside
- * /tmp: it reads and writes them after this set-up.)
+ * give libFuzzer corpus and artifact paths that are absolute and either
+ * outside /tmp or under the working directory: it reads and writes them
+ * after this set-up.)
  */
 #include "config.h"
 
@@ -154,15 +155,39 @@ prepare_cb(struct ev_loop *l, ev_prepare *w, int revents)
 	conn_prepare();
 }
 
+/* mkdir -p PATH, for a path that is absolute. */
+static void
+mkdirs(char *path)
+{
+	char	*p, c;
+
+	for (p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(path, 0755) == -1 && errno != EEXIST)
+			die("mkdir %s", path);
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+}
+
 /*
  * As root: a mount namespace of our own whose /tmp is a new tmpfs. The
  * mounts are made private first, or the tmpfs would appear on the host.
+ * A working directory under /tmp (a tree checked out there, which holds
+ * the corpus and the artifacts) is bound back over the tmpfs through a
+ * descriptor opened before the tmpfs hid it.
  */
 static int
 private_tmp(void)
 {
 	static const char *const dirs[] = { "/var/tmp", "/dev/shm" };
 	struct stat	 st;
+	char		 cwd[PATH_MAX], src[64];
+	int		 keep = -1;
 	size_t		 i;
 
 	if (unshare(CLONE_NEWNS) == -1) {
@@ -173,9 +198,19 @@ private_tmp(void)
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
 		die("making mounts private");
+	if (getcwd(cwd, sizeof(cwd)) != NULL && strncmp(cwd, "/tmp/", 5) == 0 &&
+	    (keep = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		die("opening %s", cwd);
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
 	    "mode=1777,size=64m") == -1)
 		die("tmpfs on /tmp");
+	if (keep != -1) {
+		mkdirs(cwd);
+		(void)snprintf(src, sizeof(src), "/proc/self/fd/%d", keep);
+		if (mount(src, cwd, NULL, MS_BIND | MS_REC, NULL) == -1)
+			die("binding %s back over the tmpfs", cwd);
+		(void)close(keep);
+	}
 	for (i = 0; i < nitems(dirs); i++)
 		if (stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
 			(void)mount("tmpfs", dirs[i], "tmpfs", MS_NOSUID |
