@@ -74,6 +74,8 @@ static int		 shared;	/* the child writes into our memory */
 static uid_t		 own_uid;	/* jobd's ids, when all three agree */
 static gid_t		 own_gid;
 static int		 own_ids, own_groups;
+static uid_t		 euid;		/* jobd's effective ids, which */
+static gid_t		 egid;		/* it never changes */
 
 /*
  * Does the child really share our memory? Not under valgrind, which runs
@@ -121,6 +123,8 @@ spawn_init(const struct rlimit *nofile)
 	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
 		log_warn("/dev/null");
 	shared = shares_memory();
+	euid = geteuid();
+	egid = getegid();
 	if (getresuid(&ru, &eu, &su) == 0 && getresgid(&rg, &eg, &sg) == 0 &&
 	    ru == eu && eu == su && rg == eg && eg == sg) {
 		own_ids = 1;
@@ -185,8 +189,8 @@ spawn_resolve(struct task *t, struct jerr *e)
 	struct passwd	*pw = NULL;
 	struct group	*gr;
 	unsigned long	 id;
-	uid_t		 uid = geteuid();
-	gid_t		 gid = getegid();
+	uid_t		 uid = euid;
+	gid_t		 gid = egid;
 	int		 n;
 
 	if (t->user != NULL) {
@@ -216,15 +220,15 @@ spawn_resolve(struct task *t, struct jerr *e)
 			return resolve_fail(e, 400, t, "group",
 			    "unknown group \"%s\"", t->group);
 	}
-	if (geteuid() != 0) {
-		if (uid != geteuid())
+	if (euid != 0) {
+		if (uid != euid)
 			return resolve_fail(e, 403, t, "user", "jobd is not "
 			    "root and can only run tasks as its own user "
-			    "(uid %u)", (unsigned)geteuid());
-		if (gid != getegid() && (t->user == NULL || t->group != NULL))
+			    "(uid %u)", (unsigned)euid);
+		if (gid != egid && (t->user == NULL || t->group != NULL))
 			return resolve_fail(e, 403, t, "group", "jobd is not "
 			    "root and can only run tasks with its own "
-			    "group (gid %u)", (unsigned)getegid());
+			    "group (gid %u)", (unsigned)egid);
 		t->set_ids = 0;
 		return 0;
 	}
