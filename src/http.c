@@ -421,9 +421,11 @@ http_error(struct conn *c, int status, const char *path, const char *fmt,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if ((body = json_error(msg, path)) == NULL) {
+		static const char oom[] =
+		    "{\"error\":\"out of memory\",\"path\":null}";
+
 		c->req.keepalive = 0;
-		http_respond(c, 500, NULL, "{\"error\":\"out of memory\","
-		    "\"path\":null}", 39);
+		http_respond(c, 500, NULL, oom, sizeof(oom) - 1);
 		return;
 	}
 	http_respond(c, status, status == 405 ? c->req.allow : NULL, body,

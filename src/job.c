@@ -250,6 +250,20 @@ rest(struct job *j, int i, enum task_state s)
 		j->tasks[i].state = s;
 }
 
+/*
+ * Why a job could not start, in jobd's log. The message quotes what the
+ * client sent (a program, a PATH, a path): escaped, so that it cannot
+ * forge or split a log line.
+ */
+static void
+log_failure(const struct job *j, const struct jerr *e)
+{
+	char	 msg[sizeof(e->msg) * 4];
+
+	log_escape(msg, sizeof(msg), e->msg, strlen(e->msg));
+	log_warnx("job %s: %s", j->name, msg);
+}
+
 /* Start task i; if it cannot start, the job ends as failed. */
 static int
 task_start(struct job *j, int i, struct jerr *e)
@@ -273,7 +287,7 @@ task_start(struct job *j, int i, struct jerr *e)
 		t->state = TASK_FAILED;
 		t->ended = t->started;
 		t->error = strdup(e->msg);
-		log_warnx("job %s: %s", j->name, e->msg);
+		log_failure(j, e);
 		rest(j, i, TASK_SKIPPED);
 		job_end(j, JOB_FAILED);
 		return -1;
@@ -309,7 +323,7 @@ job_start(struct job *j, struct jerr *e)
 		for (i = 0; i < j->ntasks; i++)
 			if (j->tasks[i].state == TASK_PENDING)
 				j->tasks[i].state = TASK_SKIPPED;
-		log_warnx("job %s: %s", j->name, e->msg);
+		log_failure(j, e);
 		job_end(j, JOB_FAILED);
 		return -1;
 	}

@@ -352,10 +352,57 @@ done:
 	return r;
 }
 
+/* Order "NAME=VALUE" strings by NAME alone. */
+static int
+env_cmp(const void *x, const void *y)
+{
+	const unsigned char	*a = *(const unsigned char *const *)x;
+	const unsigned char	*b = *(const unsigned char *const *)y;
+
+	for (; *a == *b && *a != '='; a++, b++)
+		;
+	return (*a == '=' ? 0 : *a) - (*b == '=' ? 0 : *b);
+}
+
+/*
+ * A name given twice in envs: found by sorting a copy, so that a body
+ * of many thousands of variables costs n log n, not n squared.
+ */
+static int
+envs_unique(const cJSON *v, const struct jpath *path, struct task *t,
+    struct jerr *e)
+{
+	const cJSON	*a;
+	char		**sorted;
+	size_t		 i, len;
+
+	if (t->nenvs < 2)
+		return 0;
+	if ((sorted = reallocarray(NULL, t->nenvs, sizeof(*sorted))) == NULL)
+		return fail(e, 500, path, "out of memory");
+	memcpy(sorted, t->envs, t->nenvs * sizeof(*sorted));
+	qsort(sorted, t->nenvs, sizeof(*sorted), env_cmp);
+	for (i = 1; i < t->nenvs; i++)
+		if (env_cmp(&sorted[i - 1], &sorted[i]) == 0)
+			break;
+	if (i == t->nenvs) {
+		free(sorted);
+		return 0;
+	}
+	len = (size_t)(strchr(sorted[i], '=') - sorted[i]);
+	for (a = v->child; a != NULL; a = a->next)
+		if (strncmp(a->string, sorted[i], len) == 0 &&
+		    a->string[len] == '\0')
+			break;
+	free(sorted);
+	return fail(e, 400, KEY(path, a != NULL ? a->string : ""),
+	    "field given twice");
+}
+
 static int
 parse_envs(const cJSON *v, const struct jpath *path, struct task *t, struct jerr *e)
 {
-	const cJSON	*a, *b;
+	const cJSON	*a;
 	const struct jpath	*p;
 	size_t		 n = 0;
 
@@ -372,9 +419,6 @@ parse_envs(const cJSON *v, const struct jpath *path, struct task *t, struct jerr
 		    has_ctl(a->string))
 			return fail(e, 400, p, "\"%s\" is not a valid variable "
 			    "name", a->string);
-		for (b = v->child; b != a; b = b->next)
-			if (strcmp(a->string, b->string) == 0)
-				return fail(e, 400, p, "field given twice");
 		if (!cJSON_IsString(a))
 			return fail(e, 400, p, "must be a string, not %s",
 			    type_name(a));
@@ -385,7 +429,7 @@ parse_envs(const cJSON *v, const struct jpath *path, struct task *t, struct jerr
 		}
 		t->nenvs++;
 	}
-	return 0;
+	return envs_unique(v, path, t, e);
 }
 
 static const char *const task_keys[] = {

@@ -314,14 +314,16 @@ unix_clear(const struct laddr *la, char *err, size_t errlen)
 		    sun->sun_path);
 		return -1;
 	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+	/* Never blocking: a live server whose backlog is full is EAGAIN. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
 	r = connect(fd, (const struct sockaddr *)&la->ss, la->sslen);
 	saved = errno;
 	close(fd);
-	if (r == 0) {
+	if (r == 0 || saved == EAGAIN) {
 		snprintf(err, errlen, "%s: a running server is listening on "
 		    "it", sun->sun_path);
 		return -1;

@@ -206,6 +206,32 @@ while True:
 	assert_equal "$(jb '[.tasks[].state] | join(",")')" skipped,failed
 }
 
+@test "a unix socket path a live server holds is 422, at once even when its backlog is full" {
+	# A listener that never accepts, its backlog filled by a connection
+	/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(0)
+c = [socket.socket(socket.AF_UNIX) for i in range(3)]
+for x in c:
+    x.setblocking(False)
+    try: x.connect(sys.argv[1])
+    except OSError: pass
+open(sys.argv[2], "w").close()
+time.sleep(60)' "$T/live.sock" "$T/ready" 3>&- &
+	local py=$!
+	wait_until "[ -e $T/ready ]"
+	put x "$(jq -c --arg p "$T/live.sock" '.tasks[0].fd = [null, null, null, {type: "unix socket", path: $p}]' \
+	    <<<"$(sh_job true)")"
+	kill "$py"
+	wait "$py" || true
+	assert_equal "$code" 422
+	assert_equal "$(jb .path)" "tasks[0].fd[3]"
+	assert_regex "$(jb .error)" 'running server is listening'
+	http GET /
+	assert_equal "$code" 200
+}
+
 @test "sockets are held across tasks: a restart task gets the same socket, no client refused" {
 	# Each task serves 20 connections on the held socket, then exits; the
 	# next task serves the next ones. A client loop runs across the change.

@@ -134,3 +134,17 @@ nobody_get() {
 	wait_job ok
 	assert_equal "$(tr -s ' ' <"$T/v")" " 61 07 62"
 }
+
+@test "what a client sent cannot forge a log line through an error message" {
+	jobd_start
+	# An environment value is data, but PATH is quoted when exec fails.
+	put x "$(jq -cn '{tasks: [{exec: "nosuchprog", args: [], cwd: "/",
+	    envs: {PATH: "/nonexistent\njobd: job admin: exited FORGED"},
+	    fd: []}]}')"
+	assert_equal "$code" 422
+	assert_equal "$(jq -r .path <<<"$body")" "tasks[0].exec"
+	wait_until "grep -q 'job x: ' '$JOBD_LOG'"
+	cat "$JOBD_LOG" >&2
+	grep -q 'nonexistent\\x0ajobd: job admin: exited FORGED' "$JOBD_LOG"
+	! grep -q '^jobd: job admin' "$JOBD_LOG"
+}

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jobd.h"
@@ -80,7 +81,50 @@ static const struct {
 	{ T(FD("{\"type\":\"NULL\"}")), 501, "tasks[0].fd[3]" },
 	{ T(FD("{\"type\":\"file \"}")), 501, "tasks[0].fd[3]" },
 	{ T(FD("{\"type\":\"timerfd\",\"path\":7}")), 501, "tasks[0].fd[3]" },
+	{ T("{\"exec\":\"a\",\"args\":[],\"envs\":{\"B\":\"1\",\"A\":\"2\","
+	    "\"B\":\"3\"},\"cwd\":\"/\",\"fd\":[]}"), 400, "tasks[0].envs.B" },
+	{ T("{\"exec\":\"a\",\"args\":[],\"envs\":{\"AB\":\"1\",\"A\":\"B=1\","
+	    "\"A\":\"\"},\"cwd\":\"/\",\"fd\":[]}"), 400, "tasks[0].envs.A" },
 };
+
+/*
+ * Many variables: all kept, in order; one name given twice among them,
+ * wherever it is, is found.
+ */
+static void
+many_envs(void)
+{
+	enum { N = 20000 };
+	struct jerr	 e;
+	struct job	*j;
+	char		*body, *p;
+	int		 i, dup;
+
+	if ((body = malloc(N * 32 + 256)) == NULL)
+		abort();
+	for (dup = 0; dup < 2; dup++) {
+		p = body + sprintf(body, "{\"tasks\":[{\"exec\":\"a\","
+		    "\"args\":[],\"cwd\":\"/\",\"fd\":[],\"envs\":{");
+		for (i = 0; i < N; i++)
+			p += sprintf(p, "%s\"V%d\":\"%d\"", i ? "," : "",
+			    dup && i == N - 1 ? 9 : (N - i) * 3, i);
+		strcpy(p, "}}]}");
+		memset(&e, 0, sizeof(e));
+		j = json_parse_job(body, strlen(body), "x", &e);
+		if (dup)
+			ok(j == NULL && e.status == 400 &&
+			    strcmp(e.path, "tasks[0].envs.V9") == 0,
+			    "%d variables, the last repeating one: %s", N,
+			    e.msg);
+		else
+			ok(j != NULL && j->tasks[0].nenvs == N &&
+			    strcmp(j->tasks[0].envs[0], "V60000=0") == 0 &&
+			    strcmp(j->tasks[0].envs[N - 1], "V3=19999") == 0,
+			    "%d variables, kept in order (%s)", N, e.msg);
+		job_free(j);
+	}
+	free(body);
+}
 
 static void
 good(void)
@@ -154,6 +198,7 @@ main(void)
 		job_free(j);
 	}
 	good();
+	many_envs();
 
 	ok(json_parse_signal("{\"signal\":\"HUP\"}", 16, &sig, &e) == 0 &&
 	    sig == SIGHUP, "signal by name");
