@@ -127,7 +127,8 @@ match(const char *pattern, const char *path, size_t len, struct args *a)
 		seglen = slash ? (size_t)(slash - p) : (size_t)(end - p);
 		plen = strcspn(q, "/");
 		if (plen == 1 && *q == '*') {
-			if (seglen == 0 || a->nseg >= MAX_SEGMENTS)
+			/* An empty segment is an empty name: 400, not 404. */
+			if (a->nseg >= MAX_SEGMENTS)
 				return 0;
 			a->at[a->nseg] = p;
 			a->len[a->nseg++] = seglen;
@@ -359,7 +360,8 @@ api_job_get(struct conn *c, struct args *a)
 		c->deferred = 1;
 		c->waitjob = j;
 		LIST_INSERT_HEAD(&j->waiters, c, wentry);
-		conn_set_deadline(c, ev_now(loop) + wait);
+		c->wait_until = ev_now(loop) + wait;
+		conn_set_deadline(c, c->wait_until);
 		return;
 	}
 	respond_job(c, 200, j);

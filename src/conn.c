@@ -251,10 +251,18 @@ conn_linger(struct conn *c)
 		ev_io_start(loop, &c->rio);
 }
 
+/*
+ * Send what is queued. A client that reads nothing for the idle timeout
+ * is closed, but a ?wait= answer stays due when asked. The idle timeout
+ * starts over only when an answer goes out: bytes that begin no request
+ * (blank lines) do not keep a connection open.
+ */
 void
 conn_flush(struct conn *c)
 {
-	ssize_t	 n;
+	ev_tstamp	 t;
+	ssize_t		 n;
+	int		 sent = 0;
 
 	if (c->dead)
 		return;
@@ -266,8 +274,10 @@ conn_flush(struct conn *c)
 				continue;
 			if (errno == EAGAIN) {
 				ev_io_start(loop, &c->wio);
-				conn_set_deadline(c, ev_now(loop) +
-				    conf.idle_timeout);
+				t = ev_now(loop) + conf.idle_timeout;
+				if (c->deferred && c->wait_until < t)
+					t = c->wait_until;
+				conn_set_deadline(c, t);
 				conn_update(c);
 				return;
 			}
@@ -275,6 +285,7 @@ conn_flush(struct conn *c)
 			return;
 		}
 		buf_consume(&c->out, (size_t)n);
+		sent = 1;
 	}
 	ev_io_stop(loop, &c->wio);
 	if (c->closing) {
@@ -282,7 +293,7 @@ conn_flush(struct conn *c)
 			conn_linger(c);
 		return;
 	}
-	if (!c->in_request && !c->deferred)
+	if (sent && !c->in_request && !c->deferred)
 		conn_set_deadline(c, ev_now(loop) + conf.idle_timeout);
 	conn_update(c);
 }
@@ -345,8 +356,13 @@ timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 		ev_timer_start(loop, &c->timer);
 		return;
 	}
-	if (c->deferred) {
+	if (c->deferred && c->wait_until <= now) {
 		api_wait_timeout(c);
+		return;
+	}
+	if (c->deferred && c->out.len == c->out.off) {
+		/* Nothing unsent: only the ?wait= answer is due. */
+		conn_set_deadline(c, c->wait_until);
 		return;
 	}
 	log_debug("%s: connection timed out", c->peer);

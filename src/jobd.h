@@ -248,6 +248,7 @@ struct conn {
 	ev_io			 wio;
 	ev_timer		 timer;
 	ev_tstamp		 deadline;
+	ev_tstamp		 wait_until;	/* ?wait= answer is due */
 	http_parser		 parser;
 	struct buf		 in;
 	struct buf		 out;

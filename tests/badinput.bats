@@ -136,7 +136,7 @@ mod() {
 
 @test "bad job names are 400 on every route" {
 	local n
-	for n in .hidden -dash 'a%20b' a%2Fb "$(head -c 65 /dev/zero | tr '\0' a)" '%C3%A9t%C3%A9' 'a*b' 'a%00b'; do
+	for n in '' .hidden -dash 'a%20b' a%2Fb "$(head -c 65 /dev/zero | tr '\0' a)" '%C3%A9t%C3%A9' 'a*b' 'a%00b'; do
 		http GET "/job/$n"
 		assert_equal "$code" 400
 		put "$n" "$(base)"

@@ -566,6 +566,26 @@ s.bind(sys.argv[1])' "$BATS_TEST_TMPDIR/stale.sock"
 	assert_line --regexp "^short +exited +1/1 .* $cmd$"
 }
 
+@test "a command cut for a narrow terminal is never cut inside a character" {
+	local cmd cols cut=0
+	world_dir
+	cmd=$W/$(printf '\303\251%.0s' {1..60})
+	ln -s /bin/true "$cmd"
+	jc start u -- "$cmd"
+	jc wait u
+	# Widths a byte apart: with two-byte characters, every other one
+	# would cut through a character.
+	for cols in $(seq 50 70); do
+		NO_COLOR=1 run script -qec "stty cols $cols; '$JOBCTL' list" /dev/null
+		assert_success
+		iconv -f UTF-8 -t UTF-8 <<<"$output" >/dev/null
+		[[ $output == *"$W/"$'\303\251'* ]] && [[ $output != *"$cmd"* ]] &&
+			cut=$((cut + 1))
+	done
+	echo "widths with the command cut among its characters: $cut" >&2
+	(( cut >= 10 ))
+}
+
 @test "valgrind: no leak or error in a few commands" {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
 	if ldd "$JOBCTL" | grep -q libasan; then
