@@ -323,8 +323,6 @@ no_query(struct conn *c, struct args *a)
 static void
 api_info(struct conn *c, struct args *a)
 {
-	extern ev_tstamp	 started;
-
 	if (no_query(c, a) == -1)
 		return;
 	respond_json(c, 200, NULL, json_info(ev_time() - started));

@@ -58,6 +58,7 @@ struct jobd_conf {
 extern struct jobd_conf	 conf;
 extern struct ev_loop	*loop;
 extern int		 shutting_down;
+extern ev_tstamp	 started;
 
 /* A growable byte buffer; off is how much of it has been consumed. */
 struct buf {

@@ -23,22 +23,6 @@
 
 #include "jobd.h"
 
-struct jobd_conf conf = {
-	.socket_mode = 0600,
-	.max_body = 1024 * 1024,
-	.max_jobs = 10000,
-	.keep_finished = 1000,
-	.max_connections = 1024,
-	.request_timeout = 30,
-	.idle_timeout = 60,
-};
-
-struct ev_loop		*loop;
-int			 shutting_down;
-struct listener		*listeners;
-size_t			 nlisteners;
-ev_tstamp		 started;
-
 static ev_signal	 sig_term, sig_int, sig_hup;
 static ev_io		 sigfd_io;
 static ev_timer		 reap_timer;

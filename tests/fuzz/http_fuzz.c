@@ -62,25 +62,6 @@
 #include "jobd.h"
 #include "fuzz.h"
 
-/*
- * main.c's globals: its defaults, but timeouts that fire soon and a
- * --max-body that an input of at most 16 KiB can go over.
- */
-struct jobd_conf	 conf = {
-	.socket_mode = 0600,
-	.max_body = 8192,
-	.max_jobs = 10000,
-	.keep_finished = 1000,
-	.max_connections = 1024,
-	.request_timeout = 1,
-	.idle_timeout = 1,
-};
-struct ev_loop		*loop;
-int			 shutting_down;
-struct listener		*listeners;
-size_t			 nlisteners;
-ev_tstamp		 started;
-
 #define NOBODY		65534
 #define FIXED_DIR	"/tmp/jobd-fuzz"
 #define IDLE_ROUNDS	4	/* loop rounds with nothing new: done */
@@ -334,6 +315,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	const char	*tmp;
 	char		 err[LISTEN_ERRLEN], spec[PATH_MAX + 16], buf[256];
 	int		 root = geteuid() == 0;
+
+	/*
+	 * jobd's defaults, but timeouts that fire soon and a --max-body that
+	 * an input of at most 16 KiB can go over.
+	 */
+	conf.max_body = 8192;
+	conf.request_timeout = 1;
+	conf.idle_timeout = 1;
 
 	/* libFuzzer's -close_fd_mask=2 silences jobd's log, not us. */
 	if ((errfd = fcntl(2, F_DUPFD_CLOEXEC, 3)) == -1)

@@ -19,22 +19,6 @@
 #include "jobd.h"
 #include "fuzz.h"
 
-/* main.c's globals, which the objects under test refer to. */
-struct jobd_conf	 conf = {
-	.socket_mode = 0600,
-	.max_body = 1024 * 1024,
-	.max_jobs = 10000,
-	.keep_finished = 1000,
-	.max_connections = 1024,
-	.request_timeout = 30,
-	.idle_timeout = 60,
-};
-struct ev_loop		*loop;
-int			 shutting_down;
-struct listener		*listeners;
-size_t			 nlisteners;
-ev_tstamp		 started;
-
 static void	broken(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
 

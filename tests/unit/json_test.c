@@ -15,14 +15,6 @@
 #include "jobd.h"
 #include "tap.h"
 
-/* main.c's globals, which the objects under test refer to. */
-struct jobd_conf	 conf = { .max_body = 1 << 20, .keep_finished = 10 };
-struct ev_loop		*loop;
-int			 shutting_down;
-struct listener		*listeners;
-size_t			 nlisteners;
-ev_tstamp		 started;
-
 #define T(x)	"{\"tasks\":[" x "]}"
 #define TASK(extra) \
 	"{\"exec\":\"/bin/true\",\"args\":[],\"envs\":{},\"cwd\":\"/\"," \

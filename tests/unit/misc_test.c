@@ -11,13 +11,6 @@
 #include "jobd.h"
 #include "tap.h"
 
-struct jobd_conf	 conf;
-struct ev_loop		*loop;
-int			 shutting_down;
-struct listener		*listeners;
-size_t			 nlisteners;
-ev_tstamp		 started;
-
 struct item {
 	struct hnode	 node;
 	int		 key;
