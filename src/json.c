@@ -699,9 +699,16 @@ utf8_len(const char *p)
 	return n;
 }
 
+static void
+w_null(struct buf *b)
+{
+	buf_add(b, "null", 4);
+}
+
 /*
- * A JSON string, escaped. UTF-8 passes as it is; a byte that is not part
- * of a whole UTF-8 character becomes U+FFFD, for JSON is UTF-8.
+ * A JSON string, escaped, or null for NULL. UTF-8 passes as it is; a byte
+ * that is not part of a whole UTF-8 character becomes U+FFFD, for JSON
+ * is UTF-8.
  */
 static void
 w_str(struct buf *b, const char *s)
@@ -711,6 +718,10 @@ w_str(struct buf *b, const char *s)
 	size_t		 n;
 	char		 esc[6] = { '\\', 'u', '0', '0', 0, 0 };
 
+	if (s == NULL) {
+		w_null(b);
+		return;
+	}
 	buf_add(b, "\"", 1);
 	for (run = s; *s != '\0'; s++) {
 		c = (unsigned char)*s;
@@ -775,10 +786,14 @@ w_num(struct buf *b, double v)
 		buf_add(b, d, (size_t)snprintf(d, sizeof(d), "%.15g", v));
 }
 
+/* v if there is one, else null. */
 static void
-w_null(struct buf *b)
+w_int_if(struct buf *b, int have, long long v)
 {
-	buf_add(b, "null", 4);
+	if (have)
+		w_int(b, v);
+	else
+		w_null(b);
 }
 
 /*
@@ -833,29 +848,17 @@ w_task(struct buf *b, const struct task *t)
 	w_key(b, "state", 0);
 	w_str(b, task_state_name(t->state));
 	w_key(b, "pid", 0);
-	if (t->pid > 0)
-		w_int(b, t->pid);
-	else
-		w_null(b);
+	w_int_if(b, t->pid > 0, t->pid);
 	w_key(b, "started", 0);
 	w_time(b, t->started);
 	w_key(b, "ended", 0);
 	w_time(b, t->ended);
 	w_key(b, "exit_code", 0);
-	if (t->state == TASK_EXITED)
-		w_int(b, t->exit_code);
-	else
-		w_null(b);
+	w_int_if(b, t->state == TASK_EXITED, t->exit_code);
 	w_key(b, "signal", 0);
-	if (t->state == TASK_KILLED)
-		w_str(b, sig_name(t->signal));
-	else
-		w_null(b);
+	w_str(b, t->state == TASK_KILLED ? sig_name(t->signal) : NULL);
 	w_key(b, "error", 0);
-	if (t->error != NULL)
-		w_str(b, t->error);
-	else
-		w_null(b);
+	w_str(b, t->error);
 	buf_add(b, "}", 1);
 }
 
@@ -874,10 +877,7 @@ w_job(struct buf *b, const struct job *j)
 	w_key(b, "task", 0);
 	w_int(b, j->cur);
 	w_key(b, "pid", 0);
-	if (cur->state == TASK_RUNNING)
-		w_int(b, cur->pid);
-	else
-		w_null(b);
+	w_int_if(b, cur->state == TASK_RUNNING, cur->pid);
 	w_key(b, "created", 0);
 	w_time(b, j->created);
 	w_key(b, "stop_timeout", 0);
@@ -960,10 +960,7 @@ json_error(const char *msg, const char *path)
 	w_key(&b, "error", 1);
 	w_str(&b, msg);
 	w_key(&b, "path", 0);
-	if (path != NULL)
-		w_str(&b, path);
-	else
-		w_null(&b);
+	w_str(&b, path);
 	buf_add(&b, "}", 1);
 	return finish(&b);
 }
@@ -1013,10 +1010,7 @@ json_info(ev_tstamp uptime)
 		w_key(&b, "address", 1);
 		w_str(&b, listeners[i].ls.address);
 		w_key(&b, "name", 0);
-		if (listeners[i].ls.name != NULL)
-			w_str(&b, listeners[i].ls.name);
-		else
-			w_null(&b);
+		w_str(&b, listeners[i].ls.name);
 		w_key(&b, "inherited", 0);
 		buf_add(&b, listeners[i].ls.inherited ? "true" : "false",
 		    listeners[i].ls.inherited ? 4 : 5);
