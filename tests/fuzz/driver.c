@@ -180,20 +180,15 @@ main(int argc, char *argv[])
 	} else {
 		if ((srcdir = getenv("SRCDIR")) == NULL)
 			srcdir = ".";
-		if (asprintf(&dir, "%s/tests/fuzz/corpus/%s", srcdir,
-		    FUZZ_NAME) == -1) {
-			perror("driver");
-			return 1;
+		for (k = 0; k < 2; k++) {
+			if (asprintf(&dir, "%s/tests/fuzz/%s/%s", srcdir,
+			    k == 0 ? "corpus" : "regress", FUZZ_NAME) == -1) {
+				perror("driver");
+				return 1;
+			}
+			read_dir(dir);
+			free(dir);
 		}
-		read_dir(dir);
-		free(dir);
-		if (asprintf(&dir, "%s/tests/fuzz/regress/%s", srcdir,
-		    FUZZ_NAME) == -1) {
-			perror("driver");
-			return 1;
-		}
-		read_dir(dir);
-		free(dir);
 	}
 
 	LLVMFuzzerInitialize(&argc, &argv);

@@ -15,7 +15,8 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 /*
  * JSON text is UTF-8 (RFC 8259, 8.1): no stray or cut-short sequence, no
  * overlong form, no surrogate, nothing above U+10FFFF. cJSON checks none
- * of it, so the targets do.
+ * of it, so the targets do. Written apart from json.c's utf8_len on
+ * purpose: a check that shared the code it checks would share its bugs.
  */
 static inline int
 utf8_valid(const char *p, size_t len)
