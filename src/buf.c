@@ -58,6 +58,18 @@ buf_add(struct buf *b, const void *data, size_t len)
 	return 0;
 }
 
+/* Append a number in decimal: answers and statuses are full of them. */
+int
+buf_add_uint(struct buf *b, unsigned long long v)
+{
+	char	 d[24], *p = d + sizeof(d);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	return buf_add(b, p, (size_t)(d + sizeof(d) - p));
+}
+
 int
 buf_printf(struct buf *b, const char *fmt, ...)
 {

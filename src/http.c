@@ -376,25 +376,18 @@ http_respond(struct conn *c, int status, const char *headers,
 	    "Content-Length: ";
 	struct request	*r = &c->req;
 	const char	*conn_hdr = "", *text = http_status_text(status);
-	char		 num[24], *p = num + sizeof(num), code[4] = "000 ";
-	size_t		 n = len + 1;
 
 	if (!r->keepalive || shutting_down)
 		conn_hdr = "Connection: close\r\n";
 	else if (c->parser.http_minor == 0)
 		conn_hdr = "Connection: keep-alive\r\n";
 	/* Put together by hand: this is every answer's path, printf is slow. */
-	do
-		*--p = (char)('0' + n % 10);
-	while ((n /= 10) > 0);
-	code[0] = (char)('0' + status / 100);
-	code[1] = (char)('0' + status / 10 % 10);
-	code[2] = (char)('0' + status % 10);
 	buf_add(&c->out, "HTTP/1.1 ", 9);
-	buf_add(&c->out, code, 4);
+	buf_add_uint(&c->out, (unsigned)status);
+	buf_add(&c->out, " ", 1);
 	buf_add(&c->out, text, strlen(text));
 	buf_add(&c->out, ctype, sizeof(ctype) - 1);
-	buf_add(&c->out, p, (size_t)(num + sizeof(num) - p));
+	buf_add_uint(&c->out, len + 1);
 	buf_add(&c->out, "\r\n", 2);
 	buf_add(&c->out, conn_hdr, strlen(conn_hdr));
 	if (headers != NULL)

@@ -267,6 +267,7 @@ struct conn {
 /* buf.c */
 int		 buf_reserve(struct buf *, size_t);
 int		 buf_add(struct buf *, const void *, size_t);
+int		 buf_add_uint(struct buf *, unsigned long long);
 int		 buf_printf(struct buf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 buf_consume(struct buf *, size_t);

@@ -762,16 +762,10 @@ w_key(struct buf *b, const char *key, int first)
 static void
 w_int(struct buf *b, long long v)
 {
-	char			 d[24], *p = d + sizeof(d);
-	unsigned long long	 u = v < 0 ? 0ULL - (unsigned long long)v :
-			    (unsigned long long)v;
-
-	do
-		*--p = (char)('0' + u % 10);
-	while ((u /= 10) > 0);
 	if (v < 0)
-		*--p = '-';
-	buf_add(b, p, (size_t)(d + sizeof(d) - p));
+		buf_add(b, "-", 1);
+	buf_add_uint(b, v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v);
 }
 
 /* Seconds as given: an integer when whole, else the shortest exact form. */
