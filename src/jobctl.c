@@ -806,9 +806,9 @@ table_print(struct table *t)
 			if (c == t->ncols - 1) {
 				if (width > used + 8 && len > width - used) {
 					len = width - used;
-					/* Never in the middle of a character. */
-					while (len > 0 &&
-					    ((unsigned char)s[len] & 0xc0) == 0x80)
+					/* Not inside a character. */
+					while (len > 0 && ((unsigned char)
+					    s[len] & 0xc0) == 0x80)
 						len--;
 				}
 				put_cell(s, len, r ? r->sgr[c] : SGR_BOLD);

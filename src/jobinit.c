@@ -460,8 +460,9 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			if (!listen_valid_name(optarg))
-				usage_error("--fdname: \"%s\" is not 1-255 printable "
-				    "characters without spaces or ':'", optarg);
+				usage_error("--fdname: \"%s\" is not 1-255 "
+				    "printable characters without spaces or ':'",
+				    optarg);
 			np = reallocarray(names, (size_t)nnames + 1,
 			    sizeof(*names));
 			if (np == NULL)
@@ -471,8 +472,8 @@ main(int argc, char *argv[])
 			break;
 		case 'm':
 			if (listen_parse_mode(optarg, &mode) == -1)
-				usage_error("--socket-mode: \"%s\" is not an octal "
-				    "mode", optarg);
+				usage_error("--socket-mode: \"%s\" is not an "
+				    "octal mode", optarg);
 			break;
 		case 'R':
 			remote = 1;

@@ -57,7 +57,6 @@ static const char usage_text[] =
 "$JOBD_SOCKET, else $XDG_RUNTIME_DIR/jobd.sock, else /run/jobd.sock for\n"
 "root, else /tmp/jobd-$UID/jobd.sock. See jobd(8).\n";
 
-
 static unsigned long
 number(const char *opt, const char *s, unsigned long max)
 {
@@ -104,7 +103,8 @@ allow_uid(const char *s)
 	else if ((pw = getpwnam(s)) != NULL)
 		uid = pw->pw_uid;
 	else
-		usage_error("--allow-uid: \"%s\" is neither a uid nor a user", s);
+		usage_error("--allow-uid: \"%s\" is neither a uid nor a "
+		    "user", s);
 	v = reallocarray(conf.allow_uids, conf.nallow_uids + 1, sizeof(*v));
 	if (v == NULL)
 		fatal("options");
