@@ -71,11 +71,10 @@ static int		 handled[NSIG];	/* signals not at SIG_DFL in jobd */
 static int		 nhandled;
 static int		 devnull = -1;	/* for every null entry */
 static int		 shared;	/* the child writes into our memory */
-static uid_t		 own_uid;	/* jobd's ids, when all three agree */
-static gid_t		 own_gid;
-static int		 own_ids, own_groups;
 static uid_t		 euid;		/* jobd's effective ids, which */
 static gid_t		 egid;		/* it never changes */
+static int		 own_ids;	/* real, effective, saved agree */
+static int		 own_groups;	/* jobd has supplementary groups */
 
 /*
  * Does the child really share our memory? Not under valgrind, which runs
@@ -125,12 +124,9 @@ spawn_init(const struct rlimit *nofile)
 	shared = shares_memory();
 	euid = geteuid();
 	egid = getegid();
-	if (getresuid(&ru, &eu, &su) == 0 && getresgid(&rg, &eg, &sg) == 0 &&
-	    ru == eu && eu == su && rg == eg && eg == sg) {
-		own_ids = 1;
-		own_uid = eu;
-		own_gid = eg;
-	}
+	own_ids = getresuid(&ru, &eu, &su) == 0 &&
+	    getresgid(&rg, &eg, &sg) == 0 &&
+	    ru == eu && eu == su && rg == eg && eg == sg;
 	own_groups = getgroups(0, NULL) != 0;
 	nhandled = 0;
 	for (i = 1; i < NSIG; i++) {
@@ -301,10 +297,10 @@ child(void *arg)
 		if ((t->ngroups > 0 || own_groups) &&
 		    syscall(SYS_setgroups, (size_t)t->ngroups, t->groups) == -1)
 			report(s, STEP_GROUPS, 0, errno);
-		if ((!own_ids || t->gid != own_gid) &&
+		if ((!own_ids || t->gid != egid) &&
 		    syscall(SYS_setresgid, t->gid, t->gid, t->gid) == -1)
 			report(s, STEP_SETGID, 0, errno);
-		if ((!own_ids || t->uid != own_uid) &&
+		if ((!own_ids || t->uid != euid) &&
 		    syscall(SYS_setresuid, t->uid, t->uid, t->uid) == -1)
 			report(s, STEP_SETUID, 0, errno);
 	}
