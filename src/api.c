@@ -16,12 +16,31 @@
 
 #define MAX_SEGMENTS	8
 
+#define MAX_PARAMS	16
+
+struct param {
+	char		*key;		/* decoded */
+	char		*value;		/* decoded; "" when no '=' */
+};
+
 struct args {
 	char		*seg[MAX_SEGMENTS];	/* the '*' parts, decoded */
 	const char	*at[MAX_SEGMENTS];	/* where they are in the URL */
 	size_t		 len[MAX_SEGMENTS];
 	int		 nseg;
-	char	*query;			/* raw query string or NULL */
+	const char	*query;			/* raw query string or NULL */
+	size_t		 querylen;
+	struct param	 params[MAX_PARAMS];
+	int		 nparams;
+};
+
+/* A ?wait= answer held on a connection until its job ends. */
+struct waiter {
+	struct job_watch	 watch;
+	struct job		*job;
+	struct conn		*c;
+	int			 status;
+	int			 put;		/* answer with a Location */
 };
 
 static void	api_info(struct conn *, struct args *);
@@ -86,22 +105,18 @@ decode(const char *s, size_t len)
 	return out;
 }
 
-/* Job names: 1-64 of A-Z a-z 0-9 _ . @ -, not starting with . or -. */
-int
-api_valid_name(const char *s)
+/* Why decode() refused: a malformed escape, or a well-formed %00. */
+static const char *
+decode_error(const char *s, size_t len)
 {
-	size_t	 n;
+	size_t	 i;
 
-	if (s[0] == '.' || s[0] == '-')
-		return 0;
-	for (n = 0; s[n] != '\0'; n++) {
-		if (!((s[n] >= 'a' && s[n] <= 'z') ||
-		    (s[n] >= 'A' && s[n] <= 'Z') ||
-		    (s[n] >= '0' && s[n] <= '9') ||
-		    s[n] == '_' || s[n] == '.' || s[n] == '@' || s[n] == '-'))
-			return 0;
-	}
-	return n >= 1 && n <= JOBD_NAME_MAX;
+	for (i = 0; i + 2 < len; i++)
+		if (s[i] == '%' && unhex(s[i + 1]) != -1 &&
+		    unhex(s[i + 2]) != -1 && unhex(s[i + 1]) == 0 &&
+		    unhex(s[i + 2]) == 0)
+			return "NUL (%00) is not allowed";
+	return "malformed percent-encoding";
 }
 
 /*
@@ -147,14 +162,29 @@ args_free(struct args *a)
 
 	for (i = 0; i < a->nseg; i++)
 		free(a->seg[i]);
-	free(a->query);
+	for (i = 0; i < a->nparams; i++) {
+		free(a->params[i].key);
+		free(a->params[i].value);
+	}
+}
+
+/* Every error answer of a failed job check, from its error report. */
+static void
+respond_err(struct conn *c, const struct jerr *e)
+{
+	char	 path[sizeof(e->path)], text[sizeof(e->msg) + sizeof(path)];
+
+	err_path(e, path, sizeof(path));
+	err_text(e, text, sizeof(text));
+	http_error(c, e->status, NULL, path[0] != '\0' ? path : NULL, "%s",
+	    text);
 }
 
 static void
 respond_json(struct conn *c, int status, const char *headers, char *body)
 {
 	if (body == NULL) {
-		http_error(c, 500, NULL, "out of memory");
+		http_error(c, 500, NULL, NULL, "out of memory");
 		return;
 	}
 	http_respond(c, status, headers, body, strlen(body));
@@ -196,15 +226,15 @@ api_dispatch(struct conn *c)
 	const struct route	*rt, *found = NULL;
 	struct args		 a;
 	const char		*path;
+	char			 allow[128];
 	size_t			 len, i;
 	int			 method, k;
 
 	memset(&a, 0, sizeof(a));
-	r->allow[0] = '\0';
 	if (!api_peer_allowed(c)) {
 		log_warnx("refused %s: not an --allow-uid client", c->peer);
 		r->keepalive = 0;
-		http_error(c, 403, NULL, "this client may not use jobd "
+		http_error(c, 403, NULL, NULL, "this client may not use jobd "
 		    "(--allow-uid)");
 		return;
 	}
@@ -212,7 +242,7 @@ api_dispatch(struct conn *c)
 	if (r->url == NULL ||
 	    http_parser_parse_url(r->url, r->urllen, 0, &u) != 0 ||
 	    !(u.field_set & (1 << UF_PATH))) {
-		http_error(c, 400, NULL, "invalid request URI");
+		http_error(c, 400, NULL, NULL, "invalid request URI");
 		return;
 	}
 	path = r->url + u.field_data[UF_PATH].off;
@@ -224,25 +254,24 @@ api_dispatch(struct conn *c)
 			found = &routes[i];
 	if (found == NULL) {
 		/* A known path with another method is 405, with Allow. */
+		k = 0;
 		for (i = 0; i < nitems(routes); i++) {
 			rt = &routes[i];
 			if (!match(rt->pattern, path, len, &a))
 				continue;
-			k = (int)strlen(r->allow);
-			snprintf(r->allow + k, sizeof(r->allow) - (size_t)k,
+			k += snprintf(allow + k, sizeof(allow) - (size_t)k,
 			    "%s%s%s", k ? ", " : "Allow: ",
 			    http_method_str(rt->method),
 			    rt->method == HTTP_GET ? ", HEAD" : "");
 		}
-		if (r->allow[0] == '\0') {
-			http_error(c, 404, NULL, "no such resource: %.*s",
-			    (int)(len > 200 ? 200 : len), path);
+		if (k == 0) {
+			http_error(c, 404, NULL, NULL, "no such resource: "
+			    "%.*s", (int)(len > 200 ? 200 : len), path);
 			return;
 		}
-		k = (int)strlen(r->allow);
-		snprintf(r->allow + k, sizeof(r->allow) - (size_t)k, "\r\n");
-		http_error(c, 405, NULL, "method %s is not allowed here",
-		    http_method_str(r->method));
+		snprintf(allow + k, sizeof(allow) - (size_t)k, "\r\n");
+		http_error(c, 405, allow, NULL, "method %s is not allowed "
+		    "here", http_method_str(r->method));
 		return;
 	}
 	/* Decode the segments the winning route captured. */
@@ -250,50 +279,109 @@ api_dispatch(struct conn *c)
 		if ((a.seg[k] = decode(a.at[k], a.len[k])) == NULL) {
 			a.nseg = k;
 			args_free(&a);
-			http_error(c, 400, NULL, "malformed percent-encoding "
-			    "in the path");
+			http_error(c, 400, NULL, NULL, "%s in the path",
+			    decode_error(a.at[k], a.len[k]));
 			return;
 		}
 	}
-	if ((u.field_set & (1 << UF_QUERY)) &&
-	    (a.query = decode(r->url + u.field_data[UF_QUERY].off,
-	    u.field_data[UF_QUERY].len)) == NULL) {
-		args_free(&a);
-		http_error(c, 400, NULL, "malformed percent-encoding in the "
-		    "query");
-		return;
+	if (u.field_set & (1 << UF_QUERY)) {
+		a.query = r->url + u.field_data[UF_QUERY].off;
+		a.querylen = u.field_data[UF_QUERY].len;
 	}
 	found->fn(c, &a);
 	args_free(&a);
 }
 
 /*
- * The query: only "wait" is known, and only where named. Returns -1
- * after answering 400 for anything else.
+ * The query string, split at '&' and each part decoded: every key must
+ * be one the route knows (known, NULL-terminated), whatever the order.
+ * Returns -1 after answering 400.
  */
 static int
-query_wait(struct conn *c, struct args *a, int allowed, double *wait)
+query_parse(struct conn *c, struct args *a, const char *const *known)
 {
-	char	*end;
+	const char	*p, *end, *amp, *eq;
+	struct param	*pr;
+	size_t		 i;
+
+	if (a->query == NULL)
+		return 0;
+	for (p = a->query, end = p + a->querylen; p < end; p = amp + 1) {
+		if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
+			amp = end;
+		if (amp == p)
+			continue;
+		if (a->nparams == MAX_PARAMS) {
+			http_error(c, 400, NULL, NULL, "at most %d query "
+			    "parameters", MAX_PARAMS);
+			return -1;
+		}
+		pr = &a->params[a->nparams];
+		eq = memchr(p, '=', (size_t)(amp - p));
+		if ((pr->key = decode(p, (size_t)((eq ? eq : amp) - p))) ==
+		    NULL || (pr->value = eq ? decode(eq + 1,
+		    (size_t)(amp - eq - 1)) : strdup("")) == NULL) {
+			free(pr->key);
+			pr->key = NULL;
+			http_error(c, 400, NULL, NULL, "%s in the query",
+			    decode_error(p, (size_t)(amp - p)));
+			return -1;
+		}
+		a->nparams++;
+		for (i = 0; known[i] != NULL; i++)
+			if (strcmp(known[i], pr->key) == 0)
+				break;
+		if (known[i] == NULL) {
+			http_error(c, 400, NULL, NULL, "unknown query "
+			    "parameter \"%.64s\"%s%s", pr->key,
+			    known[0] != NULL ? ": known here: " : "",
+			    known[0] != NULL ? known[0] : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const char *
+query_get(const struct args *a, const char *key)
+{
+	int	 i;
+
+	for (i = a->nparams - 1; i >= 0; i--)
+		if (strcmp(a->params[i].key, key) == 0)
+			return a->params[i].value;
+	return NULL;
+}
+
+/* wait=SECONDS: decimal digits with an optional fraction, at most a day. */
+static int
+query_wait(struct conn *c, const struct args *a, double *wait)
+{
+	const char	*v, *p;
+	int		 dot = 0, digits = 0;
 
 	*wait = 0;
-	if (a->query == NULL || a->query[0] == '\0')
+	if ((v = query_get(a, "wait")) == NULL)
 		return 0;
-	if (!allowed || strncmp(a->query, "wait=", 5) != 0) {
-		http_error(c, 400, NULL, "unknown query \"%.64s\"%s", a->query,
-		    allowed ? ": only wait=SECONDS is known" : "");
-		return -1;
+	for (p = v; *p != '\0'; p++) {
+		if (*p == '.' && !dot && digits > 0)
+			dot = 1;
+		else if (*p >= '0' && *p <= '9')
+			digits++;
+		else
+			break;
 	}
-	errno = 0;
-	*wait = strtod(a->query + 5, &end);
-	if (errno != 0 || end == a->query + 5 || *end != '\0' ||
-	    !isfinite(*wait) || *wait < 0 || *wait > JOBD_WAIT_MAX) {
-		http_error(c, 400, NULL, "wait must be a number of seconds "
-		    "from 0 to %.0f", JOBD_WAIT_MAX);
+	if (*p != '\0' || digits == 0 || p[-1] == '.' ||
+	    (*wait = strtod(v, NULL)) > JOBD_WAIT_MAX) {
+		http_error(c, 400, NULL, NULL, "wait must be a number of "
+		    "seconds from 0 to %.0f, not \"%.32s\"", JOBD_WAIT_MAX, v);
 		return -1;
 	}
 	return 0;
 }
+
+static const char *const no_params[] = { NULL };
+static const char *const wait_params[] = { "wait", NULL };
 
 /* The job named by the first segment, or NULL after answering. */
 static struct job *
@@ -301,29 +389,21 @@ named_job(struct conn *c, struct args *a, int must_exist)
 {
 	struct job	*j;
 
-	if (!api_valid_name(a->seg[0])) {
-		http_error(c, 400, NULL, "invalid job name: a name has 1 to "
-		    "64 characters of A-Z a-z 0-9 _ . @ -, and does not start "
-		    "with . or -");
+	if (!job_valid_name(a->seg[0])) {
+		http_error(c, 400, NULL, NULL, "invalid job name: a name has "
+		    "1 to 64 characters of A-Z a-z 0-9 _ . @ -, and does not "
+		    "start with . or -");
 		return NULL;
 	}
 	if ((j = job_find(a->seg[0])) == NULL && must_exist)
-		http_error(c, 404, NULL, "no such job: %s", a->seg[0]);
+		http_error(c, 404, NULL, NULL, "no such job: %s", a->seg[0]);
 	return j;
-}
-
-static int
-no_query(struct conn *c, struct args *a)
-{
-	double	 w;
-
-	return query_wait(c, a, 0, &w);
 }
 
 static void
 api_info(struct conn *c, struct args *a)
 {
-	if (no_query(c, a) == -1)
+	if (query_parse(c, a, no_params) == -1)
 		return;
 	respond_json(c, 200, NULL, json_info(ev_time() - started));
 }
@@ -334,15 +414,79 @@ api_jobs(struct conn *c, struct args *a)
 	struct job	**v;
 	size_t		  n;
 
-	if (no_query(c, a) == -1)
+	if (query_parse(c, a, no_params) == -1)
 		return;
 	n = job_list(&v);
 	if (v == NULL) {
-		http_error(c, 500, NULL, "out of memory");
+		http_error(c, 500, NULL, NULL, "out of memory");
 		return;
 	}
 	respond_json(c, 200, NULL, json_jobs(v, n));
 	free(v);
+}
+
+static void
+respond_put(struct conn *c, int status, const struct job *j, int put)
+{
+	char	 loc[128];
+
+	snprintf(loc, sizeof(loc), "Location: /job/%s\r\n", j->name);
+	respond_json(c, status, put ? loc : NULL, json_job(j));
+}
+
+/* The job ended: the held answer goes out now. */
+static void
+wait_ended(struct job *j, void *arg)
+{
+	struct waiter	*w = arg;
+
+	conn_undefer(w->c);
+	respond_put(w->c, w->status, j, w->put);
+	free(w);
+}
+
+/* The time passed: the job as it is. */
+static void
+wait_expired(struct conn *c, void *arg)
+{
+	struct waiter	*w = arg;
+
+	job_unwatch(&w->watch);
+	respond_put(c, w->status, w->job, w->put);
+	free(w);
+}
+
+/* The client left first. */
+static void
+wait_cancelled(struct conn *c, void *arg)
+{
+	struct waiter	*w = arg;
+
+	job_unwatch(&w->watch);
+	free(w);
+}
+
+/*
+ * Answer status with the job once it has ended or after wait seconds:
+ * at once if it is not running or stopping.
+ */
+static void
+respond_job_wait(struct conn *c, int status, struct job *j, double wait,
+    int put)
+{
+	struct waiter	*w;
+
+	if (wait <= 0 || !job_active(j) ||
+	    (w = calloc(1, sizeof(*w))) == NULL) {
+		respond_put(c, status, j, put);
+		return;
+	}
+	w->job = j;
+	w->c = c;
+	w->status = status;
+	w->put = put;
+	job_watch(j, &w->watch, wait_ended, w);
+	conn_defer(c, ev_now(loop) + wait, wait_expired, wait_cancelled, w);
 }
 
 static void
@@ -351,18 +495,11 @@ api_job_get(struct conn *c, struct args *a)
 	struct job	*j;
 	double		 wait;
 
-	if ((j = named_job(c, a, 1)) == NULL ||
-	    query_wait(c, a, 1, &wait) == -1)
+	if (query_parse(c, a, wait_params) == -1 ||
+	    query_wait(c, a, &wait) == -1 ||
+	    (j = named_job(c, a, 1)) == NULL)
 		return;
-	if (wait > 0 && job_active(j)) {
-		c->deferred = 1;
-		c->waitjob = j;
-		LIST_INSERT_HEAD(&j->waiters, c, wentry);
-		c->wait_until = ev_now(loop) + wait;
-		conn_set_deadline(c, c->wait_until);
-		return;
-	}
-	respond_job(c, 200, j);
+	respond_job_wait(c, 200, j, wait, 0);
 }
 
 static void
@@ -370,33 +507,34 @@ api_job_put(struct conn *c, struct args *a)
 {
 	struct job	*old, *j;
 	struct jerr	 e;
-	char		 loc[128];
+	double		 wait;
 	int		 replaced;
 
-	memset(&e, 0, sizeof(e));
-	if ((old = named_job(c, a, 0)) == NULL && !api_valid_name(a->seg[0]))
+	err_init(&e);
+	if (query_parse(c, a, wait_params) == -1 ||
+	    query_wait(c, a, &wait) == -1)
 		return;
-	if (no_query(c, a) == -1)
+	if ((old = named_job(c, a, 0)) == NULL && !job_valid_name(a->seg[0]))
 		return;
 	if (shutting_down) {
-		http_error(c, 503, NULL, "jobd is shutting down");
+		http_error(c, 503, NULL, NULL, "jobd is shutting down");
 		return;
 	}
 	if (old != NULL && job_active(old)) {
-		http_error(c, 409, NULL, "job %s is %s: stop it (DELETE) "
+		http_error(c, 409, NULL, NULL, "job %s is %s: stop it (DELETE) "
 		    "before replacing it", old->name,
 		    job_state_name(old->state));
 		return;
 	}
 	if (conf.max_jobs > 0 && job_unfinished() >= conf.max_jobs) {
-		http_error(c, 503, NULL, "too many jobs running (--max-jobs "
-		    "%u)", conf.max_jobs);
+		http_error(c, 503, NULL, NULL, "too many jobs running "
+		    "(--max-jobs %u)", conf.max_jobs);
 		return;
 	}
 	if ((j = json_parse_job(c->req.body.data, c->req.body.len, a->seg[0],
 	    &e)) == NULL || job_prepare(j, &e) == -1) {
 		job_free(j);
-		http_error(c, e.status, e.path, "%s", e.msg);
+		respond_err(c, &e);
 		return;
 	}
 	replaced = old != NULL;
@@ -404,11 +542,10 @@ api_job_put(struct conn *c, struct args *a)
 		job_remove(old);
 	job_insert(j);
 	if (job_start(j, &e) == -1) {
-		http_error(c, e.status, e.path, "%s", e.msg);
+		respond_err(c, &e);
 		return;
 	}
-	snprintf(loc, sizeof(loc), "Location: /job/%s\r\n", j->name);
-	respond_json(c, replaced ? 200 : 201, loc, json_job(j));
+	respond_job_wait(c, replaced ? 200 : 201, j, wait, 1);
 }
 
 static void
@@ -417,7 +554,8 @@ api_job_delete(struct conn *c, struct args *a)
 	struct job	*j;
 	char		*body;
 
-	if ((j = named_job(c, a, 1)) == NULL || no_query(c, a) == -1)
+	if (query_parse(c, a, no_params) == -1 ||
+	    (j = named_job(c, a, 1)) == NULL)
 		return;
 	if (!job_active(j)) {
 		body = json_job(j);
@@ -434,10 +572,11 @@ signal_job(struct conn *c, struct job *j, int sig)
 {
 	if (job_signal(j, sig) == -1) {
 		if (errno == ESRCH)
-			http_error(c, 409, NULL, "job %s has no running task",
-			    j->name);
+			http_error(c, 409, NULL, NULL, "job %s has no running "
+			    "task", j->name);
 		else
-			http_error(c, 500, NULL, "kill: %s", strerror(errno));
+			http_error(c, 500, NULL, NULL, "kill: %s",
+			    strerror(errno));
 		return;
 	}
 	respond_job(c, 200, j);
@@ -450,11 +589,12 @@ api_job_signal(struct conn *c, struct args *a)
 	struct jerr	 e;
 	int		 sig;
 
-	if ((j = named_job(c, a, 1)) == NULL || no_query(c, a) == -1)
+	if (query_parse(c, a, no_params) == -1 ||
+	    (j = named_job(c, a, 1)) == NULL)
 		return;
 	if (json_parse_signal(c->req.body.data, c->req.body.len, &sig,
 	    &e) == -1) {
-		http_error(c, e.status, e.path, "%s", e.msg);
+		respond_err(c, &e);
 		return;
 	}
 	signal_job(c, j, sig);
@@ -466,42 +606,13 @@ api_job_sig(struct conn *c, struct args *a)
 	struct job	*j;
 	int		 sig;
 
-	if ((j = named_job(c, a, 1)) == NULL || no_query(c, a) == -1)
+	if (query_parse(c, a, no_params) == -1 ||
+	    (j = named_job(c, a, 1)) == NULL)
 		return;
 	if ((sig = sig_parse(a->seg[1])) == -1) {
-		http_error(c, 400, NULL, "unknown signal \"%.32s\"", a->seg[1]);
+		http_error(c, 400, NULL, NULL, "unknown signal \"%.32s\"",
+		    a->seg[1]);
 		return;
 	}
 	signal_job(c, j, sig);
-}
-
-/* The job has ended: every ?wait= on it is answered now. */
-void
-api_job_ended(struct job *j)
-{
-	struct conn	*c;
-
-	while ((c = LIST_FIRST(&j->waiters)) != NULL)
-		api_wait_timeout(c);
-}
-
-/* Answer a ?wait= request with the job as it is; reading resumes later. */
-void
-api_wait_timeout(struct conn *c)
-{
-	struct job	*j = c->waitjob;
-
-	api_wait_cancel(c);
-	c->deferred = 0;
-	respond_job(c, 200, j);
-	conn_resume(c);
-}
-
-void
-api_wait_cancel(struct conn *c)
-{
-	if (c->waitjob == NULL)
-		return;
-	LIST_REMOVE(c, wentry);
-	c->waitjob = NULL;
 }

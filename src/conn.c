@@ -1,7 +1,7 @@
 /*
  * conn.c: client connections. Accepting (and pausing accept when fds run
  * out), reading and writing with bounded buffers, the per-connection
- * deadline (request 30 s, idle 60 s, ?wait=), lingering close, and
+ * deadline (request 30 s, idle 60 s, a deferred answer), lingering close, and
  * deferred freeing: a connection is freed only from the loop's prepare
  * watcher, never under a callback that may still hold it.
  */
@@ -131,7 +131,7 @@ conn_new(int fd, const struct sockaddr_storage *ss, socklen_t sslen)
 		c->over_limit = 1;
 		nover++;
 		c->req.keepalive = 0;
-		http_error(c, 503, NULL, "too many connections "
+		http_error(c, 503, NULL, NULL, "too many connections "
 		    "(--max-connections %u)", conf.max_connections);
 		conn_flush(c);
 		return;
@@ -253,7 +253,7 @@ conn_linger(struct conn *c)
 
 /*
  * Send what is queued. A client that reads nothing for the idle timeout
- * is closed, but a ?wait= answer stays due when asked. The idle timeout
+ * is closed, but a deferred answer stays due when asked. The idle timeout
  * starts over only when an answer goes out: bytes that begin no request
  * (blank lines) do not keep a connection open.
  */
@@ -275,8 +275,8 @@ conn_flush(struct conn *c)
 			if (errno == EAGAIN) {
 				ev_io_start(loop, &c->wio);
 				t = ev_now(loop) + conf.idle_timeout;
-				if (c->deferred && c->wait_until < t)
-					t = c->wait_until;
+				if (c->deferred && c->defer_until < t)
+					t = c->defer_until;
 				conn_set_deadline(c, t);
 				conn_update(c);
 				return;
@@ -313,7 +313,7 @@ write_cb(struct ev_loop *l, ev_io *w, int revents)
 /*
  * After a deferred answer: go on with pipelined requests, but from the
  * loop's prepare watcher, never from inside the job code that ended the
- * wait (a pipelined DELETE could free the job under its feet).
+ * deferral (a pipelined request could free what it was about).
  */
 void
 conn_resume(struct conn *c)
@@ -345,24 +345,59 @@ conn_set_deadline(struct conn *c, ev_tstamp t)
 	ev_timer_start(loop, &c->timer);
 }
 
+/*
+ * Hold this connection's answer: the layer above answers later, and
+ * until then no further request is parsed. At until, expire(c, arg) is
+ * called to answer; if the client leaves first, cancel(c, arg).
+ */
+void
+conn_defer(struct conn *c, ev_tstamp until, void (*expire)(struct conn *,
+    void *), void (*cancel)(struct conn *, void *), void *arg)
+{
+	c->deferred = 1;
+	c->defer_until = until;
+	c->defer_expire = expire;
+	c->defer_cancel = cancel;
+	c->defer_arg = arg;
+	conn_set_deadline(c, until);
+}
+
+/* The deferred answer is being written now: reading resumes after it. */
+void
+conn_undefer(struct conn *c)
+{
+	if (!c->deferred)
+		return;
+	c->deferred = 0;
+	c->defer_expire = NULL;
+	c->defer_cancel = NULL;
+	c->defer_arg = NULL;
+	conn_resume(c);
+}
+
 static void
 timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	struct conn	*c = w->data;
 	ev_tstamp	 now = ev_now(loop);
+	void		(*expire)(struct conn *, void *);
+	void		*arg;
 
 	if (c->deadline > now) {
 		ev_timer_set(&c->timer, c->deadline - now, 0.);
 		ev_timer_start(loop, &c->timer);
 		return;
 	}
-	if (c->deferred && c->wait_until <= now) {
-		api_wait_timeout(c);
+	if (c->deferred && c->defer_until <= now) {
+		expire = c->defer_expire;
+		arg = c->defer_arg;
+		conn_undefer(c);
+		expire(c, arg);
 		return;
 	}
 	if (c->deferred && c->out.len == c->out.off) {
-		/* Nothing unsent: only the ?wait= answer is due. */
-		conn_set_deadline(c, c->wait_until);
+		/* Nothing unsent: only the deferred answer is due. */
+		conn_set_deadline(c, c->defer_until);
 		return;
 	}
 	log_debug("%s: connection timed out", c->peer);
@@ -375,7 +410,10 @@ conn_close(struct conn *c)
 	if (c->dead)
 		return;
 	c->dead = 1;
-	api_wait_cancel(c);
+	if (c->deferred) {
+		c->deferred = 0;
+		c->defer_cancel(c, c->defer_arg);
+	}
 	ev_io_stop(loop, &c->rio);
 	ev_io_stop(loop, &c->wio);
 	ev_timer_stop(loop, &c->timer);

@@ -1,8 +1,10 @@
 /*
- * fd.c: the fd types a task can ask for. The table below is the whole
- * list: a type not in it is "not implemented" (501) in one place, json.c.
- * Also binds the job's sockets and opens the far ends of its named pipes
- * at PUT, and holds them until the job ends.
+ * fd.c: the fd types a task can ask for, as a table of behaviour. Each row
+ * is a type: its name, its fields, and what it does at each stage: check
+ * at PUT, hold (bind a socket, open a pipe's far end) for the job's life,
+ * open in the child, describe in the status, release at the end. A type
+ * not in the table is "not implemented" (501); adding one is a row and
+ * its functions, here.
  */
 #include "config.h"
 
@@ -13,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,34 +43,98 @@ static const struct fdmode pipemodes[] = {
 	{ NULL, 0 }
 };
 
+/* Every field an fd entry may have, besides "type". */
+static const struct fdfield fdfields[] = {
+	{ "path",	0, offsetof(struct fdspec, path) },
+	{ "mode",	0, offsetof(struct fdspec, mode) },
+	{ "bind",	0, offsetof(struct fdspec, bind) },
+	{ "port",	1, offsetof(struct fdspec, port) },
+	{ "protocol",	0, offsetof(struct fdspec, protocol) },
+	{ "name",	0, offsetof(struct fdspec, name) },
+};
+
+#define F(name)	(1U << FDF_##name)
+enum { FDF_PATH, FDF_MODE, FDF_BIND, FDF_PORT, FDF_PROTOCOL, FDF_NAME };
+
+static int	 devnull = -1;	/* every null entry's source */
+
+static int	 file_check(struct fdspec *, const struct jpath *,
+		    struct jerr *);
+static int	 file_open(const struct fdspec *, int);
+static int	 pipe_hold(const struct task *, struct fdspec *,
+		    struct jsock *, char *, size_t);
+static int	 pipe_same(const struct jsock *, const struct fdspec *);
+static int	 pipe_open(const struct fdspec *, int);
+static int	 unix_check(struct fdspec *, const struct jpath *,
+		    struct jerr *);
+static int	 unix_hold(const struct task *, struct fdspec *,
+		    struct jsock *, char *, size_t);
+static int	 unix_same(const struct jsock *, const struct fdspec *);
+static int	 net_check(struct fdspec *, const struct jpath *,
+		    struct jerr *);
+static int	 net_hold(const struct task *, struct fdspec *,
+		    struct jsock *, char *, size_t);
+static int	 net_same(const struct jsock *, const struct fdspec *);
+static int	 held_open(const struct fdspec *, int);
+static int	 null_open(const struct fdspec *, int);
+static void	 sock_describe(struct buf *, const struct jsock *);
+
+/*
+ * The types, indexed by enum fd_kind. check runs at PUT after the fields
+ * are read; hold, if any, takes a held fd (same finds one an earlier
+ * entry of the job took for the same address); open runs in the child
+ * (async-signal-safe: it gets the held fd, if any); describe writes the
+ * entry in the status's "sockets"; a listen type counts in LISTEN_FDS.
+ */
 static const struct fdtype {
 	const char		*name;
-	enum fd_kind		 kind;
 	unsigned		 allowed;
 	unsigned		 required;
 	const struct fdmode	*modes;
 	const char		*modelist;
+	int			 listen;
+	int			(*check)(struct fdspec *, const struct jpath *,
+				    struct jerr *);
+	int			(*hold)(const struct task *, struct fdspec *,
+				    struct jsock *, char *, size_t);
+	int			(*same)(const struct jsock *,
+				    const struct fdspec *);
+	int			(*open)(const struct fdspec *, int);
+	void			(*describe)(struct buf *,
+				    const struct jsock *);
 } fdtypes[] = {
-	{ "file", FD_FILE, FDF_PATH | FDF_MODE, FDF_PATH | FDF_MODE,
-	    filemodes, "r, w, a or rw" },
-	{ "pipe", FD_PIPE, FDF_PATH | FDF_MODE, FDF_PATH | FDF_MODE,
-	    pipemodes, "r or w" },
-	{ "unix socket", FD_UNIX, FDF_PATH | FDF_NAME, FDF_PATH, NULL, NULL },
-	{ "network socket", FD_NET,
-	    FDF_BIND | FDF_PORT | FDF_PROTOCOL | FDF_NAME,
-	    FDF_BIND | FDF_PORT, NULL, NULL },
-	{ "null", FD_NULL, 0, 0, NULL, NULL },
+	[FD_FILE] = { "file", F(PATH) | F(MODE), F(PATH) | F(MODE),
+	    filemodes, "r, w, a or rw", 0, file_check, NULL, NULL,
+	    file_open, NULL },
+	[FD_PIPE] = { "pipe", F(PATH) | F(MODE), F(PATH) | F(MODE),
+	    pipemodes, "r or w", 0, file_check, pipe_hold, pipe_same,
+	    pipe_open, NULL },
+	[FD_UNIX] = { "unix socket", F(PATH) | F(NAME), F(PATH), NULL, NULL,
+	    1, unix_check, unix_hold, unix_same, held_open, sock_describe },
+	[FD_NET] = { "network socket",
+	    F(BIND) | F(PORT) | F(PROTOCOL) | F(NAME), F(BIND) | F(PORT),
+	    NULL, NULL, 1, net_check, net_hold, net_same, held_open,
+	    sock_describe },
+	[FD_NULL] = { "null", 0, 0, NULL, NULL, 0, NULL, NULL, NULL,
+	    null_open, NULL },
 };
+
+#define fd_fail(e, path, field, ...) \
+	jpath_fail((e), 400, &(const struct jpath){ (path), (field), 0 }, \
+	    __VA_ARGS__)
+
+void
+fd_init(void)
+{
+	if (devnull == -1 &&
+	    (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		log_warn("/dev/null");
+}
 
 const char *
 fd_kind_name(enum fd_kind kind)
 {
-	size_t	 i;
-
-	for (i = 0; i < nitems(fdtypes); i++)
-		if (fdtypes[i].kind == kind)
-			return fdtypes[i].name;
-	return "closed";
+	return kind < nitems(fdtypes) ? fdtypes[kind].name : "closed";
 }
 
 int
@@ -77,116 +144,176 @@ fd_kind_lookup(const char *name, enum fd_kind *kind)
 
 	for (i = 0; i < nitems(fdtypes); i++) {
 		if (strcmp(fdtypes[i].name, name) == 0) {
-			*kind = fdtypes[i].kind;
+			*kind = (enum fd_kind)i;
 			return 0;
 		}
 	}
 	return -1;
 }
 
-/* The supported types, for the 501 sentence. */
+/* The supported types, for the 501 sentence, from the table. */
 const char *
 fd_supported(void)
 {
-	return "\"file\", \"pipe\", \"unix socket\", \"network socket\", "
-	    "\"null\"";
+	static char	 list[256];
+	size_t		 i, n = 0;
+
+	if (list[0] != '\0')
+		return list;
+	for (i = 0; i < nitems(fdtypes); i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s\"%s\"",
+		    i == 0 ? "" : i + 1 == nitems(fdtypes) ? " or " : ", ",
+		    fdtypes[i].name);
+	return list;
 }
 
-unsigned
-fd_fields(enum fd_kind kind, unsigned *required)
+/* A field any type has, or NULL: then the key is unknown. */
+const struct fdfield *
+fd_field(const char *key, int *index)
 {
 	size_t	 i;
 
-	for (i = 0; i < nitems(fdtypes); i++) {
-		if (fdtypes[i].kind == kind) {
-			*required = fdtypes[i].required;
-			return fdtypes[i].allowed;
+	for (i = 0; i < nitems(fdfields); i++) {
+		if (strcmp(fdfields[i].key, key) == 0) {
+			*index = (int)i;
+			return &fdfields[i];
 		}
 	}
-	*required = 0;
-	return 0;
+	return NULL;
 }
 
-#define fd_fail(e, path, field, ...) \
-	jpath_fail((e), 400, &(const struct jpath){ (path), (field), 0 }, \
-	    __VA_ARGS__)
+int
+fd_field_allowed(enum fd_kind kind, int index)
+{
+	return (fdtypes[kind].allowed >> index) & 1;
+}
+
+/* The first required field of the type that seen lacks, or NULL. */
+const char *
+fd_field_missing(enum fd_kind kind, unsigned seen)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(fdfields); i++)
+		if ((fdtypes[kind].required >> i & 1) && !(seen >> i & 1))
+			return fdfields[i].key;
+	return NULL;
+}
+
+int
+fd_is_listen(const struct fdspec *f)
+{
+	return f->kind < nitems(fdtypes) && fdtypes[f->kind].listen;
+}
 
 /*
- * The checks that depend on the type, once json.c has the fields. mode
- * is the mode string as written (or NULL); path is the entry's JSON path.
+ * The checks that depend on the type, once json.c has the fields; path
+ * is the entry's JSON path.
  */
 int
-fd_check(struct fdspec *f, const char *mode, const struct jpath *path,
-    struct jerr *e)
+fd_check(struct fdspec *f, const struct jpath *path, struct jerr *e)
 {
-	const struct fdtype	*t = NULL;
-	struct sockaddr_un	 sun;
-	struct laddr		 la;
+	const struct fdtype	*t = &fdtypes[f->kind];
 	size_t			 i;
 
-	for (i = 0; i < nitems(fdtypes); i++)
-		if (fdtypes[i].kind == f->kind)
-			t = &fdtypes[i];
-	if (t == NULL)
-		return 0;
 	if (t->modes != NULL) {
 		for (i = 0; t->modes[i].name != NULL; i++)
-			if (strcmp(t->modes[i].name, mode) == 0)
+			if (strcmp(t->modes[i].name, f->mode) == 0)
 				break;
 		if (t->modes[i].name == NULL)
 			return fd_fail(e, path, "mode", "mode must be %s",
 			    t->modelist);
 		f->flags = t->modes[i].flags;
 	}
-	if (f->path != NULL && f->path[0] != '/')
-		return fd_fail(e, path, "path", "path must be absolute, "
-		    "not \"%s\"", f->path);
-	if (f->kind == FD_UNIX && strlen(f->path) >= sizeof(sun.sun_path))
-		return fd_fail(e, path, "path", "a unix socket path has "
-		    "at most 107 bytes");
-	if (f->kind == FD_NET) {
-		if (f->socktype == 0)
-			f->socktype = SOCK_STREAM;
-		if (f->port < 0 || f->port > 65535)
-			return fd_fail(e, path, "port", "port must be an "
-			    "integer from 0 to 65535");
-		if (listen_ip(f->bind, f->port, f->socktype, &la) == -1)
-			return fd_fail(e, path, "bind", "bind must be an "
-			    "IP address, not \"%s\"", f->bind);
-	}
 	if (f->name != NULL && !listen_valid_name(f->name))
 		return fd_fail(e, path, "name", "name must be 1 to 255 "
 		    "printable characters without spaces or ':'");
+	return t->check != NULL ? t->check(f, path, e) : 0;
+}
+
+static int
+file_check(struct fdspec *f, const struct jpath *path, struct jerr *e)
+{
+	if (f->path[0] != '/')
+		return fd_fail(e, path, "path", "path must be absolute, "
+		    "not \"%s\"", f->path);
 	return 0;
+}
+
+static int
+unix_check(struct fdspec *f, const struct jpath *path, struct jerr *e)
+{
+	struct sockaddr_un	 sun;
+
+	if (file_check(f, path, e) == -1)
+		return -1;
+	if (strlen(f->path) >= sizeof(sun.sun_path))
+		return fd_fail(e, path, "path", "a unix socket path has "
+		    "at most 107 bytes");
+	return 0;
+}
+
+static int
+net_check(struct fdspec *f, const struct jpath *path, struct jerr *e)
+{
+	struct laddr	 la;
+
+	f->socktype = SOCK_STREAM;
+	if (f->protocol != NULL) {
+		if (strcmp(f->protocol, "udp") == 0)
+			f->socktype = SOCK_DGRAM;
+		else if (strcmp(f->protocol, "tcp") != 0)
+			return fd_fail(e, path, "protocol", "protocol must "
+			    "be \"tcp\" or \"udp\"");
+	}
+	if (f->port < 0 || f->port > 65535)
+		return fd_fail(e, path, "port", "port must be an "
+		    "integer from 0 to 65535");
+	if (listen_ip(f->bind, f->port, f->socktype, &la) == -1)
+		return fd_fail(e, path, "bind", "bind must be an "
+		    "IP address or localhost, not \"%s\"", f->bind);
+	return 0;
+}
+
+static int
+net_same(const struct jsock *s, const struct fdspec *f)
+{
+	char		 addr[LISTEN_ADDRLEN];
+	struct laddr	 la;
+
+	if (f->port == 0 ||
+	    listen_ip(f->bind, f->port, f->socktype, &la) == -1)
+		return 0;
+	listen_format((struct sockaddr *)&la.ss, la.sslen, la.socktype,
+	    addr, sizeof(addr));
+	return strcmp(s->ls.address, addr) == 0;
+}
+
+static int
+unix_same(const struct jsock *s, const struct fdspec *f)
+{
+	return s->ls.path != NULL && strcmp(s->ls.path, f->path) == 0;
+}
+
+static int
+pipe_same(const struct jsock *s, const struct fdspec *f)
+{
+	return s->mode == (f->flags & O_ACCMODE) &&
+	    strcmp(s->ls.address + 5, f->path) == 0;
 }
 
 /* Entries for the same address in one job are one socket or pipe end. */
 static struct jsock *
 hold_find(struct job *j, const struct fdspec *f)
 {
-	struct jsock	*s;
-	char		 addr[LISTEN_ADDRLEN];
-	struct laddr	 la;
-	int		 i;
+	const struct fdtype	*t = &fdtypes[f->kind];
+	struct jsock		*s;
+	int			 i;
 
-	if (f->kind == FD_NET) {
-		if (f->port == 0 ||
-		    listen_ip(f->bind, f->port, f->socktype, &la) == -1)
-			return NULL;
-		listen_format((struct sockaddr *)&la.ss, la.sslen, la.socktype,
-		    addr, sizeof(addr));
-	}
 	for (i = 0; i < j->nsocks; i++) {
 		s = &j->socks[i];
-		if (s->kind != f->kind || s->ls.address == NULL)
-			continue;
-		if (f->kind == FD_NET && strcmp(s->ls.address, addr) == 0)
-			return s;
-		if (f->kind == FD_UNIX && s->ls.path != NULL &&
-		    strcmp(s->ls.path, f->path) == 0)
-			return s;
-		if (f->kind == FD_PIPE && s->mode == (f->flags & O_ACCMODE) &&
-		    strcmp(s->ls.address + 5, f->path) == 0)
+		if (s->kind == f->kind && s->ls.address != NULL &&
+		    t->same(s, f))
 			return s;
 	}
 	return NULL;
@@ -197,35 +324,43 @@ hold_find(struct job *j, const struct fdspec *f)
  * and its far end opened here without blocking and held, so that the
  * task's own open never blocks, a writer never gets SIGPIPE while its
  * reader restarts and a reader never sees EOF while its writer does (the
- * way s6-svscan holds logger pipes).
+ * way s6-svscan holds logger pipes). A pipe jobd created is removed if
+ * the PUT fails.
  */
 static int
-hold_pipe(const struct task *t, const struct fdspec *f, struct jsock *s,
+pipe_hold(const struct task *t, struct fdspec *f, struct jsock *s,
     char *err, size_t errlen)
 {
 	struct stat	 st;
+	char		 v[128];
 	int		 tmp = -1, fd;
 
+	err_value(f->path, v, sizeof(v));
 	if (mkfifo(f->path, 0600) == 0) {
+		if ((s->ls.path = strdup(f->path)) == NULL) {
+			unlink(f->path);
+			snprintf(err, errlen, "%s", strerror(ENOMEM));
+			return -1;
+		}
 		if (t->set_ids && chown(f->path, t->uid, t->gid) == -1) {
-			snprintf(err, errlen, "chown %s: %s", f->path,
+			snprintf(err, errlen, "chown %s: %s", v,
 			    strerror(errno));
 			return -1;
 		}
 	} else if (errno != EEXIST) {
-		snprintf(err, errlen, "mkfifo %s: %s", f->path,
-		    strerror(errno));
+		snprintf(err, errlen, "mkfifo %s: %s", v, strerror(errno));
 		return -1;
 	}
 	if (stat(f->path, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", f->path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", v, strerror(errno));
 		return -1;
 	}
 	if (!S_ISFIFO(st.st_mode)) {
-		snprintf(err, errlen, "%s: exists and is not a named pipe",
-		    f->path);
+		snprintf(err, errlen, "%s: exists and is not a named pipe", v);
 		return -1;
 	}
+	s->ls.dev = st.st_dev;
+	s->ls.ino = st.st_ino;
 	if ((f->flags & O_ACCMODE) == O_WRONLY)
 		fd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	else {
@@ -237,8 +372,7 @@ hold_pipe(const struct task *t, const struct fdspec *f, struct jsock *s,
 			close(tmp);
 	}
 	if (fd == -1) {
-		snprintf(err, errlen, "open %s: %s", f->path,
-		    strerror(errno));
+		snprintf(err, errlen, "open %s: %s", v, strerror(errno));
 		return -1;
 	}
 	s->ls.fd = fd;
@@ -252,41 +386,42 @@ hold_pipe(const struct task *t, const struct fdspec *f, struct jsock *s,
 }
 
 static int
-hold_one(const struct task *t, struct fdspec *f, struct jsock *s, char *err,
-    size_t errlen)
+unix_hold(const struct task *t, struct fdspec *f, struct jsock *s,
+    char *err, size_t errlen)
 {
 	struct sockaddr_un	*sun;
 	struct laddr		 la;
 	mode_t			 mask;
 
-	switch (f->kind) {
-	case FD_PIPE:
-		return hold_pipe(t, f, s, err, errlen);
-	case FD_UNIX:
-		memset(&la, 0, sizeof(la));
-		sun = (struct sockaddr_un *)&la.ss;
-		sun->sun_family = AF_UNIX;
-		strncpy(sun->sun_path, f->path, sizeof(sun->sun_path) - 1);
-		la.family = AF_UNIX;
-		la.socktype = SOCK_STREAM;
-		la.sslen = sizeof(*sun);
-		mask = umask(0);
-		umask(mask);
-		return listen_bind(&la, 0666 & ~mask, 0, &s->ls, err, errlen);
-	case FD_NET:
-		if (listen_ip(f->bind, f->port, f->socktype, &la) == -1) {
-			snprintf(err, errlen, "bad address %s", f->bind);
-			return -1;
-		}
-		return listen_bind(&la, 0, 0, &s->ls, err, errlen);
-	default:
-		return 0;
+	memset(&la, 0, sizeof(la));
+	sun = (struct sockaddr_un *)&la.ss;
+	sun->sun_family = AF_UNIX;
+	strncpy(sun->sun_path, f->path, sizeof(sun->sun_path) - 1);
+	la.family = AF_UNIX;
+	la.socktype = SOCK_STREAM;
+	la.sslen = sizeof(*sun);
+	mask = umask(0);
+	umask(mask);
+	return listen_bind(&la, 0666 & ~mask, 0, &s->ls, err, errlen);
+}
+
+static int
+net_hold(const struct task *t, struct fdspec *f, struct jsock *s,
+    char *err, size_t errlen)
+{
+	struct laddr	 la;
+
+	if (listen_ip(f->bind, f->port, f->socktype, &la) == -1) {
+		snprintf(err, errlen, "bad address %s", f->bind);
+		return -1;
 	}
+	return listen_bind(&la, 0, 0, &s->ls, err, errlen);
 }
 
 /*
  * Bind every socket and open every pipe end that the job's tasks name,
- * before the first task starts. On failure, what was taken is given back.
+ * before the first task starts. On failure, what was taken is given back
+ * and the failing task and entry are in e.
  */
 int
 fd_hold(struct job *j, struct jerr *e)
@@ -299,54 +434,144 @@ fd_hold(struct job *j, struct jerr *e)
 
 	for (i = 0; i < j->ntasks; i++)
 		for (k = 0; k < j->tasks[i].nfds; k++)
-			if (j->tasks[i].fds[k].kind == FD_PIPE ||
-			    j->tasks[i].fds[k].kind == FD_UNIX ||
-			    j->tasks[i].fds[k].kind == FD_NET)
+			if (j->tasks[i].fds[k].kind < nitems(fdtypes) &&
+			    fdtypes[j->tasks[i].fds[k].kind].hold != NULL)
 				n++;
 	if (n == 0)
 		return 0;
-	if ((j->socks = calloc((size_t)n, sizeof(*j->socks))) == NULL) {
-		e->status = 500;
-		snprintf(e->msg, sizeof(e->msg), "out of memory");
-		return -1;
-	}
+	if ((j->socks = calloc((size_t)n, sizeof(*j->socks))) == NULL)
+		return err_set(e, 500, -1, -1, NULL, "out of memory");
 	for (i = 0; i < j->ntasks; i++) {
 		t = &j->tasks[i];
 		for (k = 0; k < t->nfds; k++) {
 			f = &t->fds[k];
-			if (f->kind != FD_PIPE && f->kind != FD_UNIX &&
-			    f->kind != FD_NET)
+			if (f->kind >= nitems(fdtypes) ||
+			    fdtypes[f->kind].hold == NULL)
 				continue;
 			if ((f->sock = hold_find(j, f)) != NULL)
 				continue;
-			s = &j->socks[j->nsocks];
+			s = &j->socks[j->nsocks++];
 			s->ls.fd = -1;
 			s->kind = f->kind;
 			s->task = i;
 			s->fdnum = k;
-			if (hold_one(t, f, s, err, sizeof(err)) == -1) {
-				e->status = 422;
-				snprintf(e->path, sizeof(e->path),
-				    "tasks[%d].fd[%d]", i, k);
-				snprintf(e->msg, sizeof(e->msg), "%s: %s",
-				    e->path, err);
-				listen_close(&s->ls);
-				fd_free(j);
+			if (fdtypes[f->kind].hold(t, f, s, err,
+			    sizeof(err)) == -1) {
+				err_set(e, 422, i, k, NULL, "%s", err);
+				fd_undo(j);
 				return -1;
 			}
 			if (f->name != NULL &&
 			    (s->ls.name = strdup(f->name)) == NULL) {
-				j->nsocks++;
-				e->status = 500;
-				snprintf(e->msg, sizeof(e->msg), "out of memory");
-				fd_free(j);
+				err_set(e, 500, i, k, NULL, "out of memory");
+				fd_undo(j);
 				return -1;
 			}
 			f->sock = s;
-			j->nsocks++;
 		}
 	}
 	return 0;
+}
+
+/*
+ * In the child, between clone and exec: the fd entry f opened as the
+ * task's user, or the held fd given. Async-signal-safe; -1 with errno.
+ */
+__attribute__((no_sanitize("address", "undefined")))
+int
+fd_open_child(const struct fdspec *f, int held)
+{
+	return fdtypes[f->kind].open(f, held);
+}
+
+__attribute__((no_sanitize("address", "undefined")))
+static int
+blocking(int fd)
+{
+	int	 fl;
+
+	if (fd == -1)
+		return -1;
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+		fl = errno;
+		close(fd);
+		errno = fl;
+		return -1;
+	}
+	return fd;
+}
+
+/* Opened without blocking on a FIFO or device, then made blocking. */
+__attribute__((no_sanitize("address", "undefined")))
+static int
+file_open(const struct fdspec *f, int held)
+{
+	return blocking(open(f->path, f->flags | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK, 0644));
+}
+
+__attribute__((no_sanitize("address", "undefined")))
+static int
+pipe_open(const struct fdspec *f, int held)
+{
+	return blocking(open(f->path, (f->flags & O_ACCMODE) | O_CLOEXEC |
+	    O_NONBLOCK));
+}
+
+__attribute__((no_sanitize("address", "undefined")))
+static int
+held_open(const struct fdspec *f, int held)
+{
+	return held;
+}
+
+__attribute__((no_sanitize("address", "undefined")))
+static int
+null_open(const struct fdspec *f, int held)
+{
+	return devnull != -1 ? devnull : open("/dev/null",
+	    O_RDWR | O_CLOEXEC | O_NOCTTY);
+}
+
+/* Does the child close what fd_open_child gave it once it is in place? */
+int
+fd_child_owned(int fd, int held)
+{
+	return fd != held && fd != devnull;
+}
+
+static void
+sock_describe(struct buf *b, const struct jsock *s)
+{
+	w_key(b, "fd", 1);
+	w_int(b, s->fdnum);
+	w_key(b, "task", 0);
+	w_int(b, s->task);
+	w_key(b, "address", 0);
+	w_str(b, s->ls.address);
+	w_key(b, "name", 0);
+	w_str(b, s->ls.name != NULL ? s->ls.name : "socket");
+}
+
+/* The status's "sockets": what the job holds that its types describe. */
+void
+fd_describe(struct buf *b, const struct job *j)
+{
+	const struct jsock	*s;
+	int			 i, first = 1;
+
+	buf_add(b, "[", 1);
+	for (i = 0; i < j->nsocks; i++) {
+		s = &j->socks[i];
+		if (fdtypes[s->kind].describe == NULL || s->ls.address == NULL)
+			continue;
+		buf_add(b, first ? "{" : ",{", first ? 1 : 2);
+		first = 0;
+		fdtypes[s->kind].describe(b, s);
+		buf_add(b, "}", 1);
+	}
+	buf_add(b, "]", 1);
 }
 
 /*
@@ -355,6 +580,25 @@ fd_hold(struct job *j, struct jerr *e)
  */
 void
 fd_release(struct job *j)
+{
+	int	 i;
+
+	for (i = 0; i < j->nsocks; i++) {
+		if (j->socks[i].kind == FD_PIPE) {
+			/* A FIFO stays: it is the user's file, not jobd's. */
+			free(j->socks[i].ls.path);
+			j->socks[i].ls.path = NULL;
+		}
+		listen_shut(&j->socks[i].ls);
+	}
+}
+
+/*
+ * A PUT that failed: what it created goes too. Socket files and the
+ * FIFOs jobd made keep their path (only those), so closing removes them.
+ */
+void
+fd_undo(struct job *j)
 {
 	int	 i;
 
@@ -375,4 +619,14 @@ fd_free(struct job *j)
 	for (i = 0; i < j->ntasks; i++)
 		for (k = 0; k < j->tasks[i].nfds; k++)
 			j->tasks[i].fds[k].sock = NULL;
+}
+
+void
+fd_spec_clear(struct fdspec *f)
+{
+	free(f->path);
+	free(f->mode);
+	free(f->bind);
+	free(f->protocol);
+	free(f->name);
 }

@@ -18,6 +18,9 @@
 #define OUT_HIGH	(256 * 1024)	/* stop parsing while this much waits */
 
 static int	on_message_begin(http_parser *);
+static void	no_handler(struct conn *);
+
+static void	(*handler)(struct conn *) = no_handler;
 static int	on_url(http_parser *, const char *, size_t);
 static int	on_header_field(http_parser *, const char *, size_t);
 static int	on_header_value(http_parser *, const char *, size_t);
@@ -325,7 +328,7 @@ http_feed(struct conn *c)
 			if ((head = head_scan(c, c->in.data + c->in.off,
 			    avail)) == -1) {
 				c->req.keepalive = 0;
-				http_error(c, c->req.status, NULL, "%s",
+				http_error(c, c->req.status, NULL, NULL, "%s",
 				    c->req.errmsg);
 				break;
 			}
@@ -340,7 +343,7 @@ http_feed(struct conn *c)
 			c->in_request = 0;
 			if (c->parser.upgrade)
 				c->req.keepalive = 0;
-			api_dispatch(c);
+			handler(c);
 			continue;
 		}
 		if (err != HPE_OK) {
@@ -351,10 +354,10 @@ http_feed(struct conn *c)
 			}
 			c->req.keepalive = 0;
 			if (c->req.status != 0)
-				http_error(c, c->req.status, NULL, "%s",
+				http_error(c, c->req.status, NULL, NULL, "%s",
 				    c->req.errmsg);
 			else
-				http_error(c, 400, NULL, "malformed request: %s",
+				http_error(c, 400, NULL, NULL, "malformed request: %s",
 				    http_errno_description(err));
 			break;
 		}
@@ -402,10 +405,23 @@ http_respond(struct conn *c, int status, const char *headers,
 		c->closing = 1;
 }
 
+/* The layer above: what to call with each complete request. */
+void
+http_serve(void (*fn)(struct conn *))
+{
+	handler = fn;
+}
+
+static void
+no_handler(struct conn *c)
+{
+	http_error(c, 503, NULL, NULL, "not serving yet");
+}
+
 /* Every error answer goes through here: {"error": ..., "path": ...}. */
 void
-http_error(struct conn *c, int status, const char *path, const char *fmt,
-    ...)
+http_error(struct conn *c, int status, const char *headers, const char *path,
+    const char *fmt, ...)
 {
 	char	 msg[1024], *body;
 	va_list	 ap;
@@ -421,8 +437,7 @@ http_error(struct conn *c, int status, const char *path, const char *fmt,
 		http_respond(c, 500, NULL, oom, sizeof(oom) - 1);
 		return;
 	}
-	http_respond(c, status, status == 405 ? c->req.allow : NULL, body,
-	    strlen(body));
+	http_respond(c, status, headers, body, strlen(body));
 	free(body);
 }
 

@@ -67,7 +67,7 @@ job_new(const char *name)
 	}
 	j->stop_timeout = JOBD_STOP_TIMEOUT;
 	j->created = now_ms();
-	LIST_INIT(&j->waiters);
+	LIST_INIT(&j->watches);
 	ev_init(&j->kill_timer, kill_cb);
 	j->kill_timer.data = j;
 	return j;
@@ -89,11 +89,8 @@ task_clear(struct task *t)
 		for (p = t->envs; *p != NULL; p++)
 			free(*p);
 	free(t->envs);
-	for (i = 0; i < t->nfds && t->fds != NULL; i++) {
-		free(t->fds[i].path);
-		free(t->fds[i].bind);
-		free(t->fds[i].name);
-	}
+	for (i = 0; i < t->nfds && t->fds != NULL; i++)
+		fd_spec_clear(&t->fds[i]);
 	free(t->fds);
 	free(t->user);
 	free(t->group);
@@ -222,7 +219,8 @@ job_remove(struct job *j)
 static void
 job_end(struct job *j, enum job_state s)
 {
-	struct job	*old;
+	struct job_watch	*w;
+	struct job		*old;
 
 	set_state(j, s);
 	ev_timer_stop(loop, &j->kill_timer);
@@ -230,7 +228,12 @@ job_end(struct job *j, enum job_state s)
 	TAILQ_INSERT_TAIL(&finished, j, fentry);
 	nfinished++;
 	log_info("job %s: %s", j->name, job_state_name(s));
-	api_job_ended(j);
+	/* Each watch fires once; a callback may unwatch others. */
+	while ((w = LIST_FIRST(&j->watches)) != NULL) {
+		LIST_REMOVE(w, entry);
+		w->job = NULL;
+		w->cb(j, w->arg);
+	}
 	if (j->forget) {
 		job_remove(j);
 	} else {
@@ -240,6 +243,47 @@ job_end(struct job *j, enum job_state s)
 	}
 	if (shutting_down && job_unfinished() == 0)
 		ev_break(loop, EVBREAK_ALL);
+}
+
+/*
+ * Watch a job: cb(job, arg) runs once, when the job ends (the way tmux's
+ * job.c calls its caller's completecb). The watch belongs to the caller.
+ */
+void
+job_watch(struct job *j, struct job_watch *w, void (*cb)(struct job *,
+    void *), void *arg)
+{
+	w->job = j;
+	w->cb = cb;
+	w->arg = arg;
+	LIST_INSERT_HEAD(&j->watches, w, entry);
+}
+
+void
+job_unwatch(struct job_watch *w)
+{
+	if (w->job == NULL)
+		return;
+	LIST_REMOVE(w, entry);
+	w->job = NULL;
+}
+
+/* Job names: 1-64 of A-Z a-z 0-9 _ . @ -, not starting with . or -. */
+int
+job_valid_name(const char *s)
+{
+	size_t	 n;
+
+	if (s[0] == '.' || s[0] == '-')
+		return 0;
+	for (n = 0; s[n] != '\0'; n++) {
+		if (!((s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= 'A' && s[n] <= 'Z') ||
+		    (s[n] >= '0' && s[n] <= '9') ||
+		    s[n] == '_' || s[n] == '.' || s[n] == '@' || s[n] == '-'))
+			return 0;
+	}
+	return n >= 1 && n <= JOBD_NAME_MAX;
 }
 
 /* Tasks after i will never run. */
@@ -256,12 +300,40 @@ rest(struct job *j, int i, enum task_state s)
  * forge or split a log line.
  */
 static void
-log_failure(const struct job *j, const struct jerr *e)
+log_failure(const struct job *j, const char *text)
 {
-	char	 msg[sizeof(e->msg) * 4];
+	char	 msg[4096];
 
-	log_escape(msg, sizeof(msg), e->msg, strlen(e->msg));
+	log_escape(msg, sizeof(msg), text, strlen(text));
 	log_warnx("job %s: %s", j->name, msg);
+}
+
+/*
+ * Task i could not start: it failed with e, the rest are skipped and the
+ * job ends as failed. At PUT (undo), what the PUT created is removed.
+ */
+static int
+start_failed(struct job *j, int i, struct jerr *e, int undo)
+{
+	struct task	*t = &j->tasks[i];
+	char		 text[sizeof(e->msg) + sizeof(e->path) + 2];
+
+	err_text(e, text, sizeof(text));
+	j->cur = i;
+	t->state = TASK_FAILED;
+	if (t->started == 0)
+		t->started = now_ms();
+	t->ended = t->started;
+	free(t->error);
+	t->error = strdup(text);
+	log_failure(j, text);
+	for (i = 0; i < j->ntasks; i++)
+		if (j->tasks[i].state == TASK_PENDING)
+			j->tasks[i].state = TASK_SKIPPED;
+	if (undo)
+		fd_undo(j);
+	job_end(j, JOB_FAILED);
+	return -1;
 }
 
 /* Start task i; if it cannot start, the job ends as failed. */
@@ -283,15 +355,8 @@ task_start(struct job *j, int i, struct jerr *e)
 		lastp = last;
 	}
 	t->started = now_ms();
-	if ((pid = spawn_task(t, lastp, e)) == -1) {
-		t->state = TASK_FAILED;
-		t->ended = t->started;
-		t->error = strdup(e->msg);
-		log_failure(j, e);
-		rest(j, i, TASK_SKIPPED);
-		job_end(j, JOB_FAILED);
-		return -1;
-	}
+	if ((pid = spawn_task(t, lastp, e)) == -1)
+		return start_failed(j, i, e, i == 0);
 	t->pid = pid;
 	t->state = TASK_RUNNING;
 	if (hash_insert(&tasks_by_pid, &t->pidnode, hash_int((uint64_t)pid))
@@ -309,24 +374,8 @@ task_start(struct job *j, int i, struct jerr *e)
 int
 job_start(struct job *j, struct jerr *e)
 {
-	int	 i;
-
-	if (fd_hold(j, e) == -1) {
-		/* The error names tasks[i].fd[k]: that task failed. */
-		if (sscanf(e->path, "tasks[%d]", &i) != 1 || i < 0 ||
-		    i >= j->ntasks)
-			i = 0;
-		j->cur = i;
-		j->tasks[i].state = TASK_FAILED;
-		j->tasks[i].error = strdup(e->msg);
-		j->tasks[i].started = j->tasks[i].ended = now_ms();
-		for (i = 0; i < j->ntasks; i++)
-			if (j->tasks[i].state == TASK_PENDING)
-				j->tasks[i].state = TASK_SKIPPED;
-		log_failure(j, e);
-		job_end(j, JOB_FAILED);
-		return -1;
-	}
+	if (fd_hold(j, e) == -1)
+		return start_failed(j, e->task >= 0 ? e->task : 0, e, 1);
 	return task_start(j, 0, e);
 }
 

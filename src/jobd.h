@@ -97,11 +97,19 @@ struct jpath {
 	int			 index;
 };
 
-/* An error to answer with: status, sentence and JSON path (json.c). */
+/*
+ * An error to answer with (err.c). The failing task and fd entry travel as
+ * numbers, the field below them by name; the JSON path is text only when
+ * the parser set one (its path lives on its stack). err_path() and
+ * err_text() make the text when the answer is written.
+ */
 struct jerr {
-	int	 status;
-	char	 path[256];
-	char	 msg[512];
+	int		 status;
+	int		 task;		/* -1: none */
+	int		 fd;		/* -1: none */
+	const char	*field;		/* below them, or NULL */
+	char		 path[256];	/* set by the parser, else "" */
+	char		 msg[512];	/* the reason, without the path */
 };
 
 enum job_state {
@@ -122,8 +130,8 @@ enum task_state {
 };
 
 /*
- * fd kinds. FD_CLOSED is a JSON null entry. The first five are the
- * implemented "type" strings, in fd.c's table.
+ * fd types, in the order of fd.c's table; FD_CLOSED is a JSON null entry
+ * and in no table.
  */
 enum fd_kind {
 	FD_FILE,
@@ -132,6 +140,13 @@ enum fd_kind {
 	FD_NET,
 	FD_NULL,
 	FD_CLOSED
+};
+
+/* A field of an fd entry: a string or an int, at off in struct fdspec. */
+struct fdfield {
+	const char	*key;
+	int		 isint;
+	size_t		 off;
 };
 
 /*
@@ -151,8 +166,10 @@ struct fdspec {
 	enum fd_kind	 kind;
 	int		 flags;		/* open(2) flags for file and pipe */
 	char		*path;
+	char		*mode;
 	char		*bind;
 	int		 port;
+	char		*protocol;
 	int		 socktype;	/* SOCK_STREAM or SOCK_DGRAM */
 	char		*name;
 	struct jsock	*sock;		/* held fd, for pipes and sockets */
@@ -188,7 +205,13 @@ struct task {
 	struct hnode	 pidnode;
 };
 
-struct conn;
+/* Someone waiting for a job to end (job_watch). */
+struct job_watch {
+	struct job		*job;		/* NULL once fired or unwatched */
+	void			(*cb)(struct job *, void *);
+	void			*arg;
+	LIST_ENTRY(job_watch)	 entry;
+};
 
 struct job {
 	char			*name;
@@ -204,7 +227,7 @@ struct job {
 	ev_timer		 kill_timer;
 	struct hnode		 namenode;
 	TAILQ_ENTRY(job)	 fentry;	/* finished jobs, oldest first */
-	LIST_HEAD(, conn)	 waiters;	/* ?wait= requests */
+	LIST_HEAD(, job_watch)	 watches;
 	TAILQ_ENTRY(job)	 entry;		/* all jobs */
 };
 
@@ -224,7 +247,6 @@ struct request {
 	size_t		 expectlen;
 	struct buf	 body;
 	int		 keepalive;
-	char		 allow[64];	/* Allow header of a 405 */
 	int		 status;	/* error found while parsing */
 	const char	*errmsg;
 	ev_tstamp	 t0;
@@ -249,7 +271,11 @@ struct conn {
 	ev_io			 wio;
 	ev_timer		 timer;
 	ev_tstamp		 deadline;
-	ev_tstamp		 wait_until;	/* ?wait= answer is due */
+	/* A deferred answer: due at defer_until, or cancelled. */
+	ev_tstamp		 defer_until;
+	void			(*defer_expire)(struct conn *, void *);
+	void			(*defer_cancel)(struct conn *, void *);
+	void			*defer_arg;
 	http_parser		 parser;
 	struct buf		 in;
 	struct buf		 out;
@@ -258,8 +284,6 @@ struct conn {
 	int			 has_cred;
 	uid_t			 uid;
 	pid_t			 pid;
-	struct job		*waitjob;	/* ?wait= on this job */
-	LIST_ENTRY(conn)	 wentry;
 	TAILQ_ENTRY(conn)	 entry;
 	TAILQ_ENTRY(conn)	 rentry;	/* resume list */
 };
@@ -291,28 +315,37 @@ void		 conn_flush(struct conn *);
 void		 conn_resume(struct conn *);
 void		 conn_close(struct conn *);
 void		 conn_set_deadline(struct conn *, ev_tstamp);
+void		 conn_defer(struct conn *, ev_tstamp,
+		    void (*)(struct conn *, void *),
+		    void (*)(struct conn *, void *), void *);
+void		 conn_undefer(struct conn *);
 void		 conn_close_all(void);
 void		 conn_prepare(void);
 unsigned	 conn_count(void);
 
 /* http.c */
+void		 http_serve(void (*)(struct conn *));
 void		 http_init(struct conn *);
 void		 http_feed(struct conn *);
 void		 http_request_reset(struct request *);
 void		 http_respond(struct conn *, int, const char *, const char *,
 		    size_t);
 void		 http_error(struct conn *, int, const char *, const char *,
-		    ...) __attribute__((format(printf, 4, 5)));
+		    const char *, ...) __attribute__((format(printf, 5, 6)));
 const char	*http_status_text(int);
 void		 http_log(struct conn *, int);
 
 /* api.c */
 void		 api_dispatch(struct conn *);
 int		 api_peer_allowed(const struct conn *);
-void		 api_wait_timeout(struct conn *);
-void		 api_wait_cancel(struct conn *);
-void		 api_job_ended(struct job *);
-int		 api_valid_name(const char *);
+
+/* err.c */
+void		 err_init(struct jerr *);
+int		 err_set(struct jerr *, int, int, int, const char *,
+		    const char *, ...) __attribute__((format(printf, 6, 7)));
+void		 err_path(const struct jerr *, char *, size_t);
+void		 err_text(const struct jerr *, char *, size_t);
+const char	*err_value(const char *, char *, size_t);
 
 /* json.c */
 void		 jpath_format(const struct jpath *, char *, size_t);
@@ -320,35 +353,50 @@ int		 jpath_fail(struct jerr *, int, const struct jpath *,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
 struct job	*json_parse_job(const char *, size_t, const char *,
 		    struct jerr *);
+int		 json_parse_signal(const char *, size_t, int *, struct jerr *);
+
+/* jsonw.c */
+void		 w_null(struct buf *);
+void		 w_str(struct buf *, const char *);
+void		 w_key(struct buf *, const char *, int);
+void		 w_int(struct buf *, long long);
+void		 w_num(struct buf *, double);
+void		 w_int_if(struct buf *, int, long long);
+void		 w_time(struct buf *, int64_t);
 char		*json_job(const struct job *);
 char		*json_jobs(struct job **, size_t);
 char		*json_error(const char *, const char *);
 char		*json_info(ev_tstamp);
-int		 json_parse_signal(const char *, size_t, int *, struct jerr *);
 void		 json_time(int64_t, char *, size_t);
 
 /* fd.c */
+void		 fd_init(void);
 const char	*fd_kind_name(enum fd_kind);
 int		 fd_kind_lookup(const char *, enum fd_kind *);
 const char	*fd_supported(void);
-unsigned	 fd_fields(enum fd_kind, unsigned *);
-int		 fd_check(struct fdspec *, const char *,
-		    const struct jpath *, struct jerr *);
+const struct fdfield *fd_field(const char *, int *);
+int		 fd_field_allowed(enum fd_kind, int);
+const char	*fd_field_missing(enum fd_kind, unsigned);
+int		 fd_is_listen(const struct fdspec *);
+int		 fd_check(struct fdspec *, const struct jpath *,
+		    struct jerr *);
 int		 fd_hold(struct job *, struct jerr *);
+int		 fd_open_child(const struct fdspec *, int);
+int		 fd_child_owned(int, int);
+void		 fd_describe(struct buf *, const struct job *);
 void		 fd_release(struct job *);
+void		 fd_undo(struct job *);
 void		 fd_free(struct job *);
-
-#define FDF_PATH	0x01
-#define FDF_MODE	0x02
-#define FDF_BIND	0x04
-#define FDF_PORT	0x08
-#define FDF_PROTOCOL	0x10
-#define FDF_NAME	0x20
+void		 fd_spec_clear(struct fdspec *);
 
 /* job.c */
 struct job	*job_new(const char *);
 void		 job_free(struct job *);
 struct job	*job_find(const char *);
+int		 job_valid_name(const char *);
+void		 job_watch(struct job *, struct job_watch *,
+		    void (*)(struct job *, void *), void *);
+void		 job_unwatch(struct job_watch *);
 int		 job_prepare(struct job *, struct jerr *);
 void		 job_insert(struct job *);
 int		 job_start(struct job *, struct jerr *);

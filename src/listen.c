@@ -57,6 +57,11 @@ listen_ip(const char *host, int port, int socktype, struct laddr *la)
 	la->socktype = socktype;
 	if (port < 0 || port > 65535)
 		return -1;
+	/* The one name taken everywhere an address is: IPv4 loopback. */
+	if (strcmp(host, "localhost") == 0) {
+		host = "127.0.0.1";
+		len = strlen(host);
+	}
 	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
 		if (len - 2 >= sizeof(buf))
 			return -1;

@@ -361,6 +361,7 @@ main(int argc, char *argv[])
 	ev_prepare_init(&reaper, reaper_cb);
 	ev_prepare_start(loop, &reaper);
 	spawn_init(&orig);
+	http_serve(api_dispatch);
 	for (i = 0; i < (int)nlisteners; i++) {
 		conn_listen(&listeners[i]);
 		log_info("listening on %s%s", listeners[i].ls.address,

@@ -69,7 +69,6 @@ static char		 stack[SPAWN_STACK] __attribute__((aligned(16)));
 static struct rlimit	 task_nofile;
 static int		 handled[NSIG];	/* signals not at SIG_DFL in jobd */
 static int		 nhandled;
-static int		 devnull = -1;	/* for every null entry */
 static int		 shared;	/* the child writes into our memory */
 static uid_t		 euid;		/* jobd's effective ids, which */
 static gid_t		 egid;		/* it never changes */
@@ -119,8 +118,7 @@ spawn_init(const struct rlimit *nofile)
 	int		 i;
 
 	task_nofile = *nofile;
-	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
-		log_warn("/dev/null");
+	fd_init();
 	shared = shares_memory();
 	euid = geteuid();
 	egid = getegid();
@@ -138,26 +136,6 @@ spawn_init(const struct rlimit *nofile)
 			continue;
 		handled[nhandled++] = i;
 	}
-}
-
-static int	resolve_fail(struct jerr *, int, const struct task *,
-		    const char *, const char *, ...)
-		    __attribute__((format(printf, 5, 6)));
-
-static int
-resolve_fail(struct jerr *e, int status, const struct task *t,
-    const char *field, const char *fmt, ...)
-{
-	char	 msg[256];
-	va_list	 ap;
-
-	e->status = status;
-	snprintf(e->path, sizeof(e->path), "tasks[%d].%s", t->index, field);
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", e->path, msg);
-	return -1;
 }
 
 static int
@@ -185,6 +163,7 @@ spawn_resolve(struct task *t, struct jerr *e)
 	struct passwd	*pw = NULL;
 	struct group	*gr;
 	unsigned long	 id;
+	char		 v[128];
 	uid_t		 uid = euid;
 	gid_t		 gid = egid;
 	int		 n;
@@ -199,8 +178,9 @@ spawn_resolve(struct task *t, struct jerr *e)
 		else if (parse_id(t->user, &id) == 0)
 			uid = (uid_t)id;
 		else
-			return resolve_fail(e, 400, t, "user",
-			    "unknown user \"%s\"", t->user);
+			return err_set(e, 400, t->index, -1, "user",
+			    "unknown user \"%s\"", err_value(t->user, v,
+			    sizeof(v)));
 		if (pw != NULL)
 			gid = pw->pw_gid;
 	}
@@ -213,16 +193,17 @@ spawn_resolve(struct task *t, struct jerr *e)
 		else if (parse_id(t->group, &id) == 0)
 			gid = (gid_t)id;
 		else
-			return resolve_fail(e, 400, t, "group",
-			    "unknown group \"%s\"", t->group);
+			return err_set(e, 400, t->index, -1, "group",
+			    "unknown group \"%s\"", err_value(t->group, v,
+			    sizeof(v)));
 	}
 	if (euid != 0) {
 		if (uid != euid)
-			return resolve_fail(e, 403, t, "user", "jobd is not "
+			return err_set(e, 403, t->index, -1, "user", "jobd is not "
 			    "root and can only run tasks as its own user "
 			    "(uid %u)", (unsigned)euid);
 		if (gid != egid && (t->user == NULL || t->group != NULL))
-			return resolve_fail(e, 403, t, "group", "jobd is not "
+			return err_set(e, 403, t->index, -1, "group", "jobd is not "
 			    "root and can only run tasks with its own "
 			    "group (gid %u)", (unsigned)egid);
 		t->set_ids = 0;
@@ -239,8 +220,8 @@ spawn_resolve(struct task *t, struct jerr *e)
 		for (;;) {
 			if ((t->groups = reallocarray(t->groups, (size_t)n,
 			    sizeof(gid_t))) == NULL)
-				return resolve_fail(e, 500, t, "user",
-				    "out of memory");
+				return err_set(e, 500, t->index, -1,
+				    "user", "out of memory");
 			if (getgrouplist(pw->pw_name, gid, t->groups, &n) != -1)
 				break;
 		}
@@ -276,7 +257,7 @@ child(void *arg)
 	const struct fdspec	*f;
 	uint64_t		 dfl[4] = { 0, 0, 0, 0 };
 	sigset_t		 none;
-	int			 tmp[JOBD_MAX_FDS], i, fd, fl, base, err;
+	int			 tmp[JOBD_MAX_FDS], i, fd, base, err;
 	char			 digits[16], *p;
 	pid_t			 pid;
 
@@ -316,35 +297,13 @@ child(void *arg)
 	for (i = 0; i < t->nfds; i++) {
 		f = &t->fds[i];
 		tmp[i] = -1;
-		switch (f->kind) {
-		case FD_FILE:
-			fd = open(f->path, f->flags | O_CLOEXEC | O_NOCTTY |
-			    O_NONBLOCK, 0644);
-			break;
-		case FD_PIPE:
-			fd = open(f->path, (f->flags & O_ACCMODE) | O_CLOEXEC |
-			    O_NONBLOCK);
-			break;
-		case FD_NULL:
-			fd = devnull != -1 ? devnull : open("/dev/null",
-			    O_RDWR | O_CLOEXEC | O_NOCTTY);
-			break;
-		case FD_UNIX:
-		case FD_NET:
-			fd = s->src[i];
-			break;
-		default:
+		if (f->kind == FD_CLOSED)
 			continue;
-		}
-		if (fd == -1)
-			report(s, STEP_OPEN, i, errno);
-		if ((f->kind == FD_FILE || f->kind == FD_PIPE) &&
-		    ((fl = fcntl(fd, F_GETFL)) == -1 ||
-		    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1))
+		if ((fd = fd_open_child(f, s->src[i])) == -1)
 			report(s, STEP_OPEN, i, errno);
 		if ((tmp[i] = fcntl(fd, F_DUPFD_CLOEXEC, base)) == -1)
 			report(s, STEP_FD, i, errno);
-		if (fd != s->src[i] && fd != devnull)
+		if (fd_child_owned(fd, s->src[i]))
 			close(fd);
 	}
 	for (i = 0; i < t->nfds; i++) {
@@ -428,7 +387,7 @@ make_env(const struct task *t, const char *last_exit, char **pidslot)
 	int		  k = 0, fd;
 
 	for (fd = 3; fd < t->nfds; fd++) {
-		if (t->fds[fd].kind != FD_UNIX && t->fds[fd].kind != FD_NET)
+		if (!fd_is_listen(&t->fds[fd]))
 			break;
 		name = t->fds[fd].name ? t->fds[fd].name : "socket";
 		len += (size_t)snprintf(names + len, sizeof(names) - len,
@@ -520,65 +479,60 @@ spawn_error(const struct task *t, const struct report *r, struct jerr *e)
 	const struct fdspec	*f = &t->fds[r->index];
 	const char		*err = strerror(r->err);
 	const char		*pathenv = NULL;
-	char			 what[300];
-	size_t			 i;
+	char			 v[128];
+	int			 i = t->index;
+	size_t			 k;
 
-	e->status = 422;
 	switch (r->step) {
 	case STEP_SETSID:
-		snprintf(e->path, sizeof(e->path), "tasks[%d]", t->index);
-		snprintf(what, sizeof(what), "setsid: %s", err);
+		err_set(e, 422, i, -1, NULL, "setsid: %s", err);
 		break;
 	case STEP_GROUPS:
 	case STEP_SETUID:
-		snprintf(e->path, sizeof(e->path), "tasks[%d].user", t->index);
-		snprintf(what, sizeof(what), "%s %u: %s", r->step ==
+		err_set(e, 422, i, -1, "user", "%s %u: %s", r->step ==
 		    STEP_GROUPS ? "setgroups for user" : "setuid",
 		    (unsigned)t->uid, err);
 		break;
 	case STEP_SETGID:
-		snprintf(e->path, sizeof(e->path), "tasks[%d].%s", t->index,
-		    t->group != NULL ? "group" : "user");
-		snprintf(what, sizeof(what), "setgid %u: %s",
-		    (unsigned)t->gid, err);
+		err_set(e, 422, i, -1, t->group != NULL ? "group" : "user",
+		    "setgid %u: %s", (unsigned)t->gid, err);
 		break;
 	case STEP_OPEN:
-		snprintf(e->path, sizeof(e->path), "tasks[%d].fd[%d]%s",
-		    t->index, r->index, f->path != NULL ? ".path" : "");
-		snprintf(what, sizeof(what), "open %s: %s",
-		    f->path != NULL ? f->path : "/dev/null", err);
+		err_set(e, 422, i, r->index, f->path != NULL ? "path" : NULL,
+		    "open %s: %s", f->path != NULL ?
+		    err_value(f->path, v, sizeof(v)) : "/dev/null", err);
 		break;
 	case STEP_FD:
-		snprintf(e->path, sizeof(e->path), "tasks[%d].fd[%d]",
-		    t->index, r->index);
-		snprintf(what, sizeof(what), "cannot set up fd %d: %s",
+		err_set(e, 422, i, r->index, NULL, "cannot set up fd %d: %s",
 		    r->index, err);
 		break;
 	case STEP_CHDIR:
-		snprintf(e->path, sizeof(e->path), "tasks[%d].cwd", t->index);
-		snprintf(what, sizeof(what), "chdir %s: %s", t->cwd, err);
+		err_set(e, 422, i, -1, "cwd", "chdir %s: %s",
+		    err_value(t->cwd, v, sizeof(v)), err);
 		break;
 	case STEP_RLIMIT:
-		snprintf(e->path, sizeof(e->path), "tasks[%d]", t->index);
-		snprintf(what, sizeof(what), "setrlimit: %s", err);
+		err_set(e, 422, i, -1, NULL, "setrlimit: %s", err);
 		break;
 	default:
-		snprintf(e->path, sizeof(e->path), "tasks[%d].exec", t->index);
-		for (i = 0; i < t->nenvs; i++)
-			if (env_is(t->envs[i], "PATH"))
-				pathenv = t->envs[i] + 5;
+		for (k = 0; k < t->nenvs; k++)
+			if (env_is(t->envs[k], "PATH"))
+				pathenv = t->envs[k] + 5;
 		if (strchr(t->exec, '/') != NULL)
-			snprintf(what, sizeof(what), "exec %s: %s", t->exec,
-			    err);
+			err_set(e, 422, i, -1, "exec", "exec %s: %s",
+			    err_value(t->exec, v, sizeof(v)), err);
 		else if (pathenv == NULL)
-			snprintf(what, sizeof(what), "exec %s: not found: "
-			    "envs has no PATH to search", t->exec);
-		else
-			snprintf(what, sizeof(what), "exec %s: %s (searched "
-			    "PATH=%.160s)", t->exec, err, pathenv);
+			err_set(e, 422, i, -1, "exec", "exec %s: not found: "
+			    "envs has no PATH to search",
+			    err_value(t->exec, v, sizeof(v)));
+		else {
+			char	 pv[128];
+
+			err_set(e, 422, i, -1, "exec", "exec %s: %s (searched "
+			    "PATH=%s)", err_value(t->exec, v, sizeof(v)), err,
+			    err_value(pathenv, pv, sizeof(pv)));
+		}
 		break;
 	}
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", e->path, what);
 }
 
 /*
@@ -602,13 +556,13 @@ spawn_task(struct task *t, const char *last_exit, struct jerr *e)
 	if ((s.envp = make_env(t, last_exit, &s.pidslot)) == NULL ||
 	    (s.paths = make_paths(t)) == NULL) {
 		r.err = ENOMEM;
-		goto sysfail;
+		goto fail;
 	}
 	s.errfd = -1;
 	if (!shared) {
 		if (pipe2(p, O_CLOEXEC) == -1) {
 			r.err = errno;
-			goto sysfail;
+			goto fail;
 		}
 		s.errfd = p[1];
 	}
@@ -623,7 +577,7 @@ spawn_task(struct task *t, const char *last_exit, struct jerr *e)
 	if (p[1] != -1)
 		close(p[1]);
 	if (pid == -1)
-		goto sysfail;
+		goto fail;
 
 	/*
 	 * The child has exec'd or exited by now (CLONE_VFORK): either it
@@ -648,14 +602,11 @@ spawn_task(struct task *t, const char *last_exit, struct jerr *e)
 	spawn_error(t, &r, e);
 	return -1;
 
-sysfail:
+fail:
 	if (p[0] != -1)
 		close(p[0]);
 	free_vec(s.envp);
 	free_vec(s.paths);
-	e->status = 422;
-	snprintf(e->path, sizeof(e->path), "tasks[%d]", t->index);
-	snprintf(e->msg, sizeof(e->msg), "tasks[%d]: cannot start a "
-	    "process: %s", t->index, strerror(r.err));
-	return -1;
+	return err_set(e, 422, t->index, -1, NULL, "cannot start a process: "
+	    "%s", strerror(r.err));
 }

@@ -30,9 +30,9 @@ names(void)
 	size_t	 i;
 
 	for (i = 0; i < nitems(good); i++)
-		ok(api_valid_name(good[i]), "name \"%s\" is valid", good[i]);
+		ok(job_valid_name(good[i]), "name \"%s\" is valid", good[i]);
 	for (i = 0; i < nitems(bad); i++)
-		ok(!api_valid_name(bad[i]), "name \"%s\" is not", bad[i]);
+		ok(!job_valid_name(bad[i]), "name \"%s\" is not", bad[i]);
 }
 
 static void
