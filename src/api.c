@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ static void	api_job_put(struct conn *, struct args *);
 static void	api_job_delete(struct conn *, struct args *);
 static void	api_job_signal(struct conn *, struct args *);
 static void	api_job_sig(struct conn *, struct args *);
+static void	api_reexec(struct conn *, struct args *);
 
 static const struct route {
 	int		 method;
@@ -63,6 +65,7 @@ static const struct route {
 	{ HTTP_DELETE,	"/job/*",		api_job_delete },
 	{ HTTP_POST,	"/job/*/signal",	api_job_signal },
 	{ HTTP_PUT,	"/job/*/sig/*",		api_job_sig },
+	{ HTTP_POST,	"/daemon/reexec",	api_reexec },
 };
 
 static int
@@ -615,4 +618,23 @@ api_job_sig(struct conn *c, struct args *a)
 		return;
 	}
 	signal_job(c, j, sig);
+}
+
+/* Live upgrade: jobd execs its binary again, keeping jobs and sockets. */
+static void
+api_reexec(struct conn *c, struct args *a)
+{
+	char	 body[PATH_MAX + 128];
+
+	if (query_parse(c, a, no_params) == -1)
+		return;
+	if (daemon_reexec() == -1) {
+		http_error(c, 500, NULL, NULL, "cannot re-exec %s: %s",
+		    daemon_self(), strerror(errno));
+		return;
+	}
+	c->req.keepalive = 0;
+	snprintf(body, sizeof(body), "{\"reexec\":true,\"pid\":%ld,"
+	    "\"path\":\"%s\"}", (long)getpid(), daemon_self());
+	http_respond(c, 202, NULL, body, strlen(body));
 }

@@ -471,6 +471,18 @@ conn_close_all(void)
 	ev_timer_stop(loop, &accept_timer);
 }
 
+/* Is an answer under way: a request being read, or output unsent? */
+int
+conn_busy(void)
+{
+	struct conn	*c;
+
+	TAILQ_FOREACH(c, &conns, entry)
+		if (c->in_request || c->out.len > c->out.off)
+			return 1;
+	return 0;
+}
+
 void
 conn_init(void)
 {

@@ -78,6 +78,7 @@ static int	 net_same(const struct jsock *, const struct fdspec *);
 static int	 held_open(const struct fdspec *, int);
 static int	 null_open(const struct fdspec *, int);
 static void	 sock_describe(struct buf *, const struct jsock *);
+static void	 unstore(const struct job *);
 
 /*
  * The types, indexed by enum fd_kind. check runs at PUT after the fields
@@ -583,6 +584,7 @@ fd_release(struct job *j)
 {
 	int	 i;
 
+	unstore(j);
 	for (i = 0; i < j->nsocks; i++) {
 		if (j->socks[i].kind == FD_PIPE) {
 			/* A FIFO stays: it is the user's file, not jobd's. */
@@ -602,6 +604,7 @@ fd_undo(struct job *j)
 {
 	int	 i;
 
+	unstore(j);
 	for (i = 0; i < j->nsocks; i++)
 		listen_shut(&j->socks[i].ls);
 }
@@ -629,4 +632,143 @@ fd_spec_clear(struct fdspec *f)
 	free(f->bind);
 	free(f->protocol);
 	free(f->name);
+}
+
+static struct jsock *
+restore_find(struct job *j, const struct fdspec *f)
+{
+	const struct fdtype	*t = &fdtypes[f->kind];
+	struct jsock		*s;
+	int			 i;
+
+	for (i = 0; i < j->nsocks; i++) {
+		s = &j->socks[i];
+		if (s->kind == f->kind && s->ls.address != NULL &&
+		    t->same(s, f))
+			return s;
+	}
+	return NULL;
+}
+
+static struct jsock *
+next_unset(struct job *j)
+{
+	int	 i;
+
+	for (i = 0; i < j->nsocks; i++)
+		if (j->socks[i].kind == FD_NULL)
+			return &j->socks[i];
+	return NULL;
+}
+
+/*
+ * A job loaded from the state directory: its held fds as they were, in
+ * the order fd_hold took them, with their addresses, and no fd yet
+ * (fd_take gives each back from jobinit's store or a re-exec). A job
+ * without its definitions (finished) keeps the addresses alone.
+ */
+int
+fd_restore(struct job *j, int n, const char *const *addr,
+    const char *const *path)
+{
+	struct fdspec	*f;
+	struct jsock	*s;
+	int		 i, k;
+
+	if ((j->socks = calloc((size_t)n, sizeof(*j->socks))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		s = &j->socks[i];
+		s->ls.fd = -1;
+		if ((addr[i] != NULL &&
+		    (s->ls.address = strdup(addr[i])) == NULL) ||
+		    (path[i] != NULL && (s->ls.path = strdup(path[i])) == NULL))
+			return -1;
+		s->kind = FD_NULL;
+	}
+	j->nsocks = n;
+	for (i = 0; i < j->ntasks; i++) {
+		for (k = 0; k < j->tasks[i].nfds; k++) {
+			f = &j->tasks[i].fds[k];
+			if (f->kind >= nitems(fdtypes) ||
+			    fdtypes[f->kind].hold == NULL)
+				continue;
+			if ((f->sock = restore_find(j, f)) != NULL)
+				continue;
+			if ((s = next_unset(j)) == NULL)
+				return -1;
+			s->kind = f->kind;
+			s->task = i;
+			s->fdnum = k;
+			s->mode = f->flags & O_ACCMODE;
+			if (f->name != NULL &&
+			    (s->ls.name = strdup(f->name)) == NULL)
+				return -1;
+			f->sock = s;
+		}
+	}
+	/* Without definitions: the addresses tell the kinds, for the status. */
+	for (i = 0; i < n; i++)
+		if (j->socks[i].kind == FD_NULL && j->socks[i].ls.address &&
+		    strncmp(j->socks[i].ls.address, "pipe:", 5) != 0)
+			j->socks[i].kind = FD_NET;
+		else if (j->socks[i].kind == FD_NULL)
+			j->socks[i].kind = FD_PIPE;
+	return 0;
+}
+
+/* The name of held fd k of job j in jobinit's store: "s<k>.<job>". */
+void
+fd_store_name(const struct job *j, int k, char *out, size_t size)
+{
+	snprintf(out, size, "s%d.%s", k, j->name);
+}
+
+/* Held fd k of a loaded job, given back. */
+void
+fd_take(struct job *j, int k, int fd)
+{
+	struct jsock	*s;
+	struct stat	 st;
+
+	if (k < 0 || k >= j->nsocks || j->socks[k].ls.fd != -1) {
+		close(fd);
+		return;
+	}
+	s = &j->socks[k];
+	s->ls.fd = fd;
+	/* The file to remove at the end is the one there now. */
+	if (s->ls.path != NULL && stat(s->ls.path, &st) == 0) {
+		s->ls.dev = st.st_dev;
+		s->ls.ino = st.st_ino;
+	}
+}
+
+/* Every fd the job holds, into jobinit's store for the next jobd. */
+void
+fd_store(const struct job *j)
+{
+	char	 name[128];
+	int	 i;
+
+	for (i = 0; i < j->nsocks; i++) {
+		if (j->socks[i].ls.fd == -1)
+			continue;
+		fd_store_name(j, i, name, sizeof(name));
+		ctl_store(name, j->socks[i].ls.fd);
+	}
+}
+
+static void
+unstore(const struct job *j)
+{
+	char	 name[128];
+	int	 i;
+
+	for (i = 0; i < j->nsocks; i++) {
+		if (j->socks[i].ls.fd == -1)
+			continue;
+		fd_store_name(j, i, name, sizeof(name));
+		ctl_remove(name);
+	}
 }

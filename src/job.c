@@ -5,14 +5,17 @@
  */
 #include "config.h"
 
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jobd.h"
 
@@ -28,10 +31,14 @@ static const char *const job_states[] = {
 };
 static const char *const task_states[] = {
 	"pending", "running", "exited", "killed", "failed", "skipped",
-	"cancelled"
+	"cancelled", "lost"
 };
 
 static void	kill_cb(struct ev_loop *, ev_timer *, int);
+static void	task_exited(struct task *, int);
+static int	task_start(struct job *, int, struct jerr *, int);
+
+static unsigned	 recovered;		/* jobs adopted at start */
 
 const char *
 job_state_name(enum job_state s)
@@ -73,13 +80,13 @@ job_new(const char *name)
 	return j;
 }
 
+/* What a task needs to start, not what its status shows. */
 static void
-task_clear(struct task *t)
+task_compact(struct task *t)
 {
 	char	**p;
 	int	  i;
 
-	free(t->exec);
 	free(t->cwd);
 	if (t->argv != NULL)
 		for (p = t->argv; *p != NULL; p++)
@@ -95,6 +102,24 @@ task_clear(struct task *t)
 	free(t->user);
 	free(t->group);
 	free(t->groups);
+	t->cwd = t->user = t->group = NULL;
+	t->argv = t->envs = NULL;
+	t->groups = NULL;
+	t->fds = NULL;
+	t->nfds = 0;
+	t->nenvs = 0;
+}
+
+static void
+task_clear(struct task *t)
+{
+	task_compact(t);
+	if (t->pidfd != -1) {
+		ev_io_stop(loop, &t->pidio);
+		close(t->pidfd);
+		t->pidfd = -1;
+	}
+	free(t->exec);
 	free(t->error);
 }
 
@@ -111,6 +136,7 @@ job_free(struct job *j)
 	for (i = 0; i < j->ntasks; i++)
 		task_clear(&j->tasks[i]);
 	free(j->tasks);
+	free(j->body);
 	free(j->name);
 	free(j);
 }
@@ -197,9 +223,22 @@ job_insert(struct job *j)
 	counts[JOB_RUNNING]++;
 }
 
-/* Forget a job that is not active: out of every table, then freed. */
+static void	job_drop(struct job *);
+
+/*
+ * Forget a job that is not active: out of every table and the state
+ * directory, then freed.
+ */
 void
 job_remove(struct job *j)
+{
+	store_remove(j->name);
+	job_drop(j);
+}
+
+/* Out of every table and freed; its file stays (jobd is exiting). */
+static void
+job_drop(struct job *j)
 {
 	hash_remove(&jobs_by_name, &j->namenode);
 	TAILQ_REMOVE(&alljobs, j, entry);
@@ -209,6 +248,32 @@ job_remove(struct job *j)
 	}
 	counts[j->state]--;
 	job_free(j);
+}
+
+/* The job's file, now: a change is on disk before anyone is told of it. */
+static int
+save(struct job *j)
+{
+	if (store_save(j) == -1) {
+		log_warn("job %s: cannot save its state in %s", j->name,
+		    store_dir());
+		return -1;
+	}
+	return 0;
+}
+
+/* Clock ticks since boot, the unit of a process's start time in /proc. */
+static uint64_t
+now_ticks(void)
+{
+	static long	 hz;
+	struct timespec	 ts;
+
+	if (hz == 0 && (hz = sysconf(_SC_CLK_TCK)) <= 0)
+		hz = 100;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec) /
+	    (1000000000ULL / (uint64_t)hz);
 }
 
 /*
@@ -221,10 +286,22 @@ job_end(struct job *j, enum job_state s)
 {
 	struct job_watch	*w;
 	struct job		*old;
+	int			 i;
 
 	set_state(j, s);
 	ev_timer_stop(loop, &j->kill_timer);
 	fd_release(j);
+	/*
+	 * A finished job keeps what its status shows: the definitions of
+	 * its tasks and its PUT body go (a finished job costs its status).
+	 */
+	for (i = 0; i < j->ntasks; i++)
+		task_compact(&j->tasks[i]);
+	free(j->body);
+	j->body = NULL;
+	j->bodylen = 0;
+	if (!j->forget)
+		save(j);
 	TAILQ_INSERT_TAIL(&finished, j, fentry);
 	nfinished++;
 	log_info("job %s: %s", j->name, job_state_name(s));
@@ -336,9 +413,25 @@ start_failed(struct job *j, int i, struct jerr *e, int undo)
 	return -1;
 }
 
-/* Start task i; if it cannot start, the job ends as failed. */
+/* The job could not be saved at PUT: it never existed. */
+static void
+job_discard(struct job *j)
+{
+	fd_undo(j);
+	set_state(j, JOB_EXITED);
+	TAILQ_INSERT_TAIL(&finished, j, fentry);
+	nfinished++;
+	job_remove(j);
+}
+
+/*
+ * Start task i; if it cannot start, the job ends as failed. It is saved
+ * as starting first and its child writes its pid in spawn.log before
+ * exec, so a jobd killed at any instant knows whether it started. At PUT
+ * a job that cannot be saved is refused (503) and forgotten.
+ */
 static int
-task_start(struct job *j, int i, struct jerr *e)
+task_start(struct job *j, int i, struct jerr *e, int put)
 {
 	struct task	*t = &j->tasks[i], *prev;
 	char		 last[32], *lastp = NULL;
@@ -350,13 +443,26 @@ task_start(struct job *j, int i, struct jerr *e)
 		if (prev->state == TASK_KILLED)
 			snprintf(last, sizeof(last), "SIG%s",
 			    sig_name(prev->signal));
+		else if (prev->state == TASK_LOST)
+			snprintf(last, sizeof(last), "LOST");
 		else
 			snprintf(last, sizeof(last), "%d", prev->exit_code);
 		lastp = last;
 	}
 	t->started = now_ms();
-	if ((pid = spawn_task(t, lastp, e)) == -1)
-		return start_failed(j, i, e, i == 0);
+	t->starting = 1;
+	t->tick_lo = now_ticks();
+	if (save(j) == -1 && put) {
+		err_set(e, 503, -1, -1, NULL, "cannot save the job in the "
+		    "state directory %s: %s", store_dir(), strerror(errno));
+		job_discard(j);
+		return -1;
+	}
+	pid = spawn_task(t, lastp, e);
+	t->starting = 0;
+	if (pid == -1)
+		return start_failed(j, i, e, put);
+	t->tick_hi = now_ticks();
 	t->pid = pid;
 	t->state = TASK_RUNNING;
 	if (hash_insert(&tasks_by_pid, &t->pidnode, hash_int((uint64_t)pid))
@@ -364,26 +470,48 @@ task_start(struct job *j, int i, struct jerr *e)
 		fatal("task table");
 	log_info("job %s: task %d started: %s (pid %d)", j->name, i, t->exec,
 	    (int)pid);
+	if (save(j) == 0)
+		store_spawn_done();
 	return 0;
 }
 
 /*
  * Take what the job holds and start its first task. On failure the job
- * is failed (and stays visible as such) and e holds the 422 error.
+ * is failed (and stays visible as such) and e holds the 422 error; or,
+ * if it cannot be saved, e holds a 503 and the job is gone.
  */
 int
 job_start(struct job *j, struct jerr *e)
 {
 	if (fd_hold(j, e) == -1)
 		return start_failed(j, e->task >= 0 ? e->task : 0, e, 1);
-	return task_start(j, 0, e);
+	fd_store(j);
+	return task_start(j, 0, e, 1);
+}
+
+/* The task ended (or is lost): the next one starts, or the job ends. */
+static void
+task_done(struct task *t)
+{
+	struct job	*j = t->job;
+	struct jerr	 e;
+
+	if (j->state == JOB_STOPPING) {
+		/* Whatever the leader left in its group goes too. */
+		if (t->pid > 0)
+			kill(-t->pid, SIGKILL);
+		rest(j, t->index, TASK_CANCELLED);
+		job_end(j, JOB_EXITED);
+	} else if (t->index + 1 < j->ntasks)
+		task_start(j, t->index + 1, &e, 0);
+	else
+		job_end(j, JOB_EXITED);
 }
 
 static void
 task_exited(struct task *t, int status)
 {
 	struct job	*j = t->job;
-	struct jerr	 e;
 
 	hash_remove(&tasks_by_pid, &t->pidnode);
 	t->ended = now_ms();
@@ -398,25 +526,52 @@ task_exited(struct task *t, int status)
 		log_info("job %s: task %d exited with %d", j->name, t->index,
 		    t->exit_code);
 	}
-	if (j->state == JOB_STOPPING) {
-		/* Whatever the leader left in its group goes too. */
-		kill(-t->pid, SIGKILL);
-		rest(j, t->index, TASK_CANCELLED);
-		job_end(j, JOB_EXITED);
-	} else if (t->index + 1 < j->ntasks)
-		task_start(j, t->index + 1, &e);
-	else
-		job_end(j, JOB_EXITED);
+	task_done(t);
 }
 
+/*
+ * Nobody can tell how the task ended: it is lost (the reason in its
+ * error), and the chain goes on with _LAST_EXIT=LOST.
+ */
 static void
-reaped(pid_t pid, int status)
+task_lost(struct task *t, const char *why)
+{
+	struct job	*j = t->job;
+
+	if (t->state == TASK_RUNNING)
+		hash_remove(&tasks_by_pid, &t->pidnode);
+	t->state = TASK_LOST;
+	t->ended = now_ms();
+	free(t->error);
+	t->error = strdup(why);
+	log_warnx("job %s: task %d (pid %d) lost: %s", j->name, t->index,
+	    (int)t->pid, why);
+	task_done(t);
+}
+
+/* The wait status a siginfo of waitid describes. */
+static int
+wstatus(const siginfo_t *si)
+{
+	if (si->si_code == CLD_EXITED)
+		return (si->si_status & 0xff) << 8;
+	return (si->si_status & 0x7f) | (si->si_code == CLD_DUMPED ? 0x80 : 0);
+}
+
+/*
+ * A child has exited. Its status is read without reaping it (WNOWAIT),
+ * recorded and saved, and only then reaped: a jobd killed in between
+ * leaves a zombie that jobinit reaps and relays, so no exit is ever lost.
+ */
+static void
+reaped(pid_t pid, const siginfo_t *si)
 {
 	struct task	*t;
 
-	if ((WIFEXITED(status) || WIFSIGNALED(status)) &&
-	    (t = task_find(pid)) != NULL)
-		task_exited(t, status);
+	if ((t = task_find(pid)) != NULL && !t->adopted)
+		task_exited(t, wstatus(si));
+	while (waitpid(pid, NULL, WNOHANG) == -1 && errno == EINTR)
+		;
 }
 
 /*
@@ -427,10 +582,12 @@ reaped(pid_t pid, int status)
 void
 job_reap_pid(pid_t pid)
 {
-	int	 status;
+	siginfo_t	 si;
 
-	if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid)
-		reaped(pid, status);
+	si.si_pid = 0;
+	if (pid > 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
+	    WNOWAIT) == 0 && si.si_pid == pid)
+		reaped(pid, &si);
 }
 
 unsigned
@@ -446,13 +603,36 @@ job_running_tasks(void)
 void
 job_reap(void)
 {
-	pid_t		 pid;
-	int		 status;
+	siginfo_t	 si;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		reaped(pid, status);
-	if (pid == -1 && errno != ECHILD && errno != EINTR)
-		log_warn("waitpid");
+	for (;;) {
+		si.si_pid = 0;
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != ECHILD)
+				log_warn("waitid");
+			return;
+		}
+		if (si.si_pid == 0)
+			return;
+		reaped(si.si_pid, &si);
+	}
+}
+
+/*
+ * jobinit reaped pid (a task jobd adopted after a restart, or one whose
+ * zombie a killed jobd left) and relays its status.
+ */
+void
+job_relayed(pid_t pid, int status)
+{
+	struct task	*t;
+
+	if ((t = task_find(pid)) != NULL && (t->adopted || t->awaiting)) {
+		t->awaiting = 0;
+		task_exited(t, status);
+	}
 }
 
 static void
@@ -491,6 +671,7 @@ job_stop(struct job *j)
 	kill(-t->pid, SIGCONT);
 	ev_timer_set(&j->kill_timer, j->stop_timeout, 0.);
 	ev_timer_start(loop, &j->kill_timer);
+	save(j);
 	return 1;
 }
 
@@ -565,10 +746,294 @@ job_free_all(void)
 			nfinished++;
 			set_state(j, JOB_EXITED);
 		}
-		job_remove(j);
+		job_drop(j);
 	}
 	free(jobs_by_name.b);
 	free(tasks_by_pid.b);
 	memset(&jobs_by_name, 0, sizeof(jobs_by_name));
 	memset(&tasks_by_pid, 0, sizeof(tasks_by_pid));
+}
+
+unsigned
+job_recovered(void)
+{
+	return recovered;
+}
+
+/* A process's start time in clock ticks since boot (/proc/PID/stat). */
+static int
+proc_start(pid_t pid, uint64_t *ticks, pid_t *ppid)
+{
+	char		 path[64], buf[1024], *p;
+	unsigned long long st;
+	ssize_t		 n;
+	int		 fd, i, pp;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* After the command's ')': state ppid ... field 22 is starttime. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %d", &pp) != 1)
+		return -1;
+	for (i = 0; i < 20 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%llu", &st) != 1)
+		return -1;
+	*ticks = st;
+	*ppid = pp;
+	return 0;
+}
+
+/* An adopted task that nobody relays: its pidfd says when it is gone. */
+static void
+pidfd_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+	struct task	*t = w->data;
+
+	ev_io_stop(loop, &t->pidio);
+	close(t->pidfd);
+	t->pidfd = -1;
+	task_lost(t, "it ended while jobd was not its parent and no jobinit "
+	    "was there to tell its exit status");
+	job_persist();
+}
+
+/*
+ * Is task t's process still the one jobd started? Its pid must exist
+ * (a pidfd holds it from here on) and have started when jobd started it:
+ * a pid reused by another process is never adopted.
+ */
+static int
+task_alive(struct task *t)
+{
+	uint64_t	 ticks, lo = t->tick_lo, hi = t->tick_hi;
+	pid_t		 ppid;
+	int		 fd;
+
+	if (t->pid <= 0 ||
+	    (fd = (int)syscall(SYS_pidfd_open, t->pid, 0)) == -1)
+		return 0;
+	if (hi < lo)
+		hi = lo + 1000;	/* started from spawn.log: 10 s at most */
+	if (proc_start(t->pid, &ticks, &ppid) == -1 || ticks + 1 < lo ||
+	    ticks > hi + 1) {
+		close(fd);
+		return 0;
+	}
+	t->adopted = ppid != getpid();
+	if (t->adopted && !ctl_active()) {
+		t->pidfd = fd;
+		ev_io_init(&t->pidio, pidfd_cb, fd, EV_READ);
+		t->pidio.data = t;
+		ev_io_start(loop, &t->pidio);
+	} else
+		close(fd);
+	return 1;
+}
+
+static void
+await_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	struct job	*j, *next;
+	struct task	*t;
+
+	TAILQ_FOREACH_SAFE(j, &alljobs, entry, next) {
+		if (!job_active(j))
+			continue;
+		t = &j->tasks[j->cur];
+		if (t->state == TASK_RUNNING && t->awaiting) {
+			t->awaiting = 0;
+			task_lost(t, "it ended while jobd was down and jobinit "
+			    "did not relay its exit status");
+		}
+	}
+	job_persist();
+	free(w);
+}
+
+/*
+ * At start: every job of the state directory again. Finished ones are
+ * shown as they were; a running task still alive is adopted; one that
+ * ended meanwhile gets the status jobinit relayed (exits, from ctl_open)
+ * and its chain goes on; a task saved as starting is found by the pid
+ * its child wrote, or never started and starts now. Tasks nobody can
+ * account for are lost. Returns how many jobs were active.
+ */
+int
+job_load(void)
+{
+	struct job	*j;
+	char		**files, err[256];
+	size_t		 nfiles, i, len;
+	char		*text;
+
+	if (store_list(&files, &nfiles) == -1) {
+		log_warn("%s/jobs", store_dir());
+		return -1;
+	}
+	for (i = 0; i < nfiles; i++) {
+		if ((text = store_read(files[i], &len)) == NULL) {
+			log_warn("%s/%s", store_dir(), files[i]);
+			free(files[i]);
+			continue;
+		}
+		if ((j = json_load_job(text, len, err, sizeof(err))) == NULL)
+			store_set_aside(files[i], err);
+		else if (job_find(j->name) != NULL) {
+			store_set_aside(files[i], "a second file for its job");
+			job_free(j);
+		} else {
+			if (hash_insert(&jobs_by_name, &j->namenode,
+			    hash_str(j->name)) == -1)
+				fatal("job table");
+			TAILQ_INSERT_TAIL(&alljobs, j, entry);
+			counts[j->state]++;
+			if (!job_active(j)) {
+				TAILQ_INSERT_TAIL(&finished, j, fentry);
+				nfinished++;
+			}
+		}
+		free(text);
+		free(files[i]);
+	}
+	free(files);
+	return 0;
+}
+
+/*
+ * Then, once the held fds are back (job_take_fd), each active job's
+ * current task is accounted for; rel holds the exits jobinit kept.
+ */
+unsigned
+job_adopt(const struct relayed *rel, size_t nrel)
+{
+	struct job	*j, *next;
+	struct task	*t;
+	struct jerr	 e;
+	size_t		 k;
+	int		 waiting = 0, start;
+
+	TAILQ_FOREACH_SAFE(j, &alljobs, entry, next) {
+		if (!job_active(j))
+			continue;
+		recovered++;
+		if (job_prepare(j, &e) == -1)
+			log_warnx("job %s: %s", j->name, e.msg);
+		t = &j->tasks[j->cur];
+		start = 0;
+		if (t->starting) {
+			/* Saved as starting: did its child get to exec? */
+			t->starting = 0;
+			if ((t->pid = store_spawn_find(j->name, t->index)) > 0)
+				t->state = TASK_RUNNING;
+			else
+				start = 1;
+		}
+		if (t->state == TASK_RUNNING && hash_insert(&tasks_by_pid,
+		    &t->pidnode, hash_int((uint64_t)t->pid)) == -1)
+			fatal("task table");
+		if (start) {
+			log_info("job %s: task %d never started: starting it",
+			    j->name, t->index);
+			task_start(j, t->index, &e, 0);
+			continue;
+		}
+		if (t->state != TASK_RUNNING)
+			continue;
+		if (task_alive(t)) {
+			log_info("job %s: task %d (pid %d) adopted", j->name,
+			    t->index, (int)t->pid);
+			if (j->state == JOB_STOPPING) {
+				kill(-t->pid, SIGTERM);
+				ev_timer_set(&j->kill_timer, j->stop_timeout,
+				    0.);
+				ev_timer_start(loop, &j->kill_timer);
+			}
+			continue;
+		}
+		for (k = nrel; k > 0; k--)
+			if (rel[k - 1].pid == t->pid)
+				break;
+		if (k > 0) {
+			t->adopted = 1;
+			log_info("job %s: task %d (pid %d) ended while jobd was "
+			    "down", j->name, t->index, (int)t->pid);
+			job_relayed(t->pid, rel[k - 1].status);
+		} else if (ctl_active()) {
+			/* Its exit may be on its way from jobinit. */
+			t->awaiting = 1;
+			waiting = 1;
+		} else
+			task_lost(t, "it ended while jobd was down, and without "
+			    "jobinit nobody kept its exit status");
+	}
+	if (waiting) {
+		ev_timer	*w;
+
+		if ((w = calloc(1, sizeof(*w))) != NULL) {
+			ev_timer_init(w, await_cb, 5., 0.);
+			ev_timer_start(loop, w);
+		}
+	}
+	job_persist();
+	return recovered;
+}
+
+/* Every change is saved as it happens; what remains is the spawn log. */
+void
+job_persist(void)
+{
+	store_spawn_done();
+}
+
+/* Held fd named name (from jobinit's store or a re-exec) back to its job. */
+int
+job_take_fd(const char *name, int fd)
+{
+	char		 jobname[JOBD_NAME_MAX + 1];
+	struct job	*j;
+	int		 k;
+
+	if (sscanf(name, "s%d.%64s", &k, jobname) != 2 ||
+	    (j = job_find(jobname)) == NULL || !job_active(j))
+		return -1;
+	fd_take(j, k, fd);
+	return 0;
+}
+
+/* Re-exec: every fd jobd holds for jobs, with its store name. */
+size_t
+job_held_fds(int **fds, char ***names)
+{
+	struct job	*j;
+	size_t		 n = 0, cap = 0;
+	int		 i;
+	char		 name[128];
+
+	*fds = NULL;
+	*names = NULL;
+	TAILQ_FOREACH(j, &alljobs, entry) {
+		for (i = 0; i < j->nsocks; i++) {
+			if (j->socks[i].ls.fd == -1)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				*fds = reallocarray(*fds, cap, sizeof(int));
+				*names = reallocarray(*names, cap,
+				    sizeof(char *));
+				if (*fds == NULL || *names == NULL)
+					fatal("re-exec");
+			}
+			fd_store_name(j, i, name, sizeof(name));
+			(*fds)[n] = j->socks[i].ls.fd;
+			(*names)[n++] = strdup(name);
+		}
+	}
+	return n;
 }

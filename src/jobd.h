@@ -126,7 +126,8 @@ enum task_state {
 	TASK_KILLED,
 	TASK_FAILED,
 	TASK_SKIPPED,
-	TASK_CANCELLED
+	TASK_CANCELLED,
+	TASK_LOST
 };
 
 /*
@@ -203,6 +204,16 @@ struct task {
 	int		 signal;
 	char		*error;
 	struct hnode	 pidnode;
+
+	/* Persistence and adoption (store.c, job.c). */
+	int		 starting;	/* saved as starting, pid not yet */
+	uint64_t	 tick_lo;	/* its start time, in clock ticks */
+	uint64_t	 tick_hi;	/* since boot, is in [lo, hi] */
+	int		 unconfirmed;	/* loaded, not yet found alive */
+	int		 adopted;	/* alive, not jobd's child */
+	int		 awaiting;	/* gone: its exit may yet be relayed */
+	int		 pidfd;		/* watched when nobody relays */
+	ev_io		 pidio;
 };
 
 /* Someone waiting for a job to end (job_watch). */
@@ -224,6 +235,8 @@ struct job {
 	struct jsock		*socks;
 	int			 nsocks;
 	int			 forget;	/* free once it has ended */
+	char			*body;		/* the PUT body while it runs */
+	size_t			 bodylen;
 	ev_timer		 kill_timer;
 	struct hnode		 namenode;
 	TAILQ_ENTRY(job)	 fentry;	/* finished jobs, oldest first */
@@ -322,6 +335,7 @@ void		 conn_undefer(struct conn *);
 void		 conn_close_all(void);
 void		 conn_prepare(void);
 unsigned	 conn_count(void);
+int		 conn_busy(void);
 
 /* http.c */
 void		 http_serve(void (*)(struct conn *));
@@ -354,6 +368,40 @@ int		 jpath_fail(struct jerr *, int, const struct jpath *,
 struct job	*json_parse_job(const char *, size_t, const char *,
 		    struct jerr *);
 int		 json_parse_signal(const char *, size_t, int *, struct jerr *);
+struct job	*json_load_job(const char *, size_t, char *, size_t);
+int		 json_load_daemon(const char *, size_t, unsigned *, int *);
+
+/* daemon.c */
+extern unsigned	 daemon_restarts;
+void		 daemon_init(char **);
+void		 daemon_save(int);
+int		 daemon_reexec(void);
+const char	*daemon_self(void);
+
+/* store.c */
+const char	*store_dir(void);
+int		 store_default(char *, size_t);
+int		 store_open(const char *, char *, size_t);
+void		 store_close(void);
+int		 store_save(const struct job *);
+void		 store_remove(const char *);
+int		 store_save_daemon(const char *);
+char		*store_read(const char *, size_t *);
+void		 store_set_aside(const char *, const char *);
+int		 store_list(char ***, size_t *);
+int		 store_spawn_fd(void);
+void		 store_spawn_done(void);
+pid_t		 store_spawn_find(const char *, int);
+
+/* ctl.c */
+int		 ctl_active(void);
+int		 ctl_open(int, void (*)(pid_t, int));
+void		 ctl_start(void);
+int		 ctl_store(const char *, int);
+void		 ctl_remove(const char *);
+void		 ctl_ack(void);
+int		 ctl_fd(void);
+void		 ctl_close(void);
 
 /* jsonw.c */
 void		 w_null(struct buf *);
@@ -367,6 +415,8 @@ char		*json_job(const struct job *);
 char		*json_jobs(struct job **, size_t);
 char		*json_error(const char *, const char *);
 char		*json_info(ev_tstamp);
+char		*json_job_state(const struct job *);
+char		*json_daemon_state(unsigned, int);
 void		 json_time(int64_t, char *, size_t);
 
 /* fd.c */
@@ -388,6 +438,17 @@ void		 fd_release(struct job *);
 void		 fd_undo(struct job *);
 void		 fd_free(struct job *);
 void		 fd_spec_clear(struct fdspec *);
+int		 fd_restore(struct job *, int, const char *const *,
+		    const char *const *);
+void		 fd_store_name(const struct job *, int, char *, size_t);
+void		 fd_take(struct job *, int, int);
+void		 fd_store(const struct job *);
+
+/* An exit jobinit relayed at start, before the jobs were looked at. */
+struct relayed {
+	pid_t	 pid;
+	int	 status;
+};
 
 /* job.c */
 struct job	*job_new(const char *);
@@ -415,6 +476,13 @@ void		 job_free_all(void);
 const char	*job_state_name(enum job_state);
 const char	*task_state_name(enum task_state);
 int64_t		 now_ms(void);
+void		 job_relayed(pid_t, int);
+int		 job_load(void);
+unsigned	 job_adopt(const struct relayed *, size_t);
+unsigned	 job_recovered(void);
+void		 job_persist(void);
+int		 job_take_fd(const char *, int);
+size_t		 job_held_fds(int **, char ***);
 
 
 int		 spawn_resolve(struct task *, struct jerr *);

@@ -472,35 +472,14 @@ parse_task(const cJSON *v, const struct jpath *path, struct task *t, struct jerr
 
 static const char *const job_keys[] = { "tasks", "stop_timeout", NULL };
 
-/*
- * A PUT body to a job named name. On error returns NULL with e filled:
- * 400 for what is malformed, 501 for an fd type not implemented.
- */
-struct job *
-json_parse_job(const char *body, size_t len, const char *name,
-    struct jerr *e)
+static struct job *
+parse_job(const cJSON *root, const char *name, struct jerr *e)
 {
-	cJSON		*root = NULL;
 	const cJSON	*tasks, *x;
 	struct job	*j = NULL;
 	const struct jpath	*p;
 	int		 n, i;
 
-	if (len == 0) {
-		fail(e, 400, NULL, "the body must be a job: a JSON object with "
-		    "\"tasks\"");
-		return NULL;
-	}
-	if (has_control(body, len)) {
-		fail(e, 400, NULL, "the body is not valid JSON: control "
-		    "characters or \\u0000");
-		return NULL;
-	}
-	if ((root = parse(body, len)) == NULL) {
-		fail(e, 400, NULL, "the body is not valid JSON (at byte %zu)",
-		    json_error_at(body, len));
-		return NULL;
-	}
 	if (!cJSON_IsObject(root)) {
 		fail(e, 400, NULL, "a job must be a JSON object, not %s",
 		    type_name(root));
@@ -544,6 +523,7 @@ json_parse_job(const char *body, size_t len, const char *name,
 	for (i = 0; i < n; i++) {
 		j->tasks[i].job = j;
 		j->tasks[i].index = i;
+		j->tasks[i].pidfd = -1;
 	}
 	i = 0;
 	cJSON_ArrayForEach(x, tasks) {
@@ -552,13 +532,55 @@ json_parse_job(const char *body, size_t len, const char *name,
 			goto fail;
 		i++;
 	}
-	cJSON_Delete(root);
 	return j;
 fail:
-	cJSON_Delete(root);
 	job_free(j);
 	return NULL;
 }
+
+/*
+ * A PUT body to a job named name. On error returns NULL with e filled:
+ * 400 for what is malformed, 501 for an fd type not implemented.
+ */
+struct job *
+json_parse_job(const char *body, size_t len, const char *name,
+    struct jerr *e)
+{
+	cJSON		*root = NULL;
+	struct job	*j;
+
+	if (len == 0) {
+		fail(e, 400, NULL, "the body must be a job: a JSON object with "
+		    "\"tasks\"");
+		return NULL;
+	}
+	if (has_control(body, len)) {
+		fail(e, 400, NULL, "the body is not valid JSON: control "
+		    "characters or \\u0000");
+		return NULL;
+	}
+	if ((root = parse(body, len)) == NULL) {
+		fail(e, 400, NULL, "the body is not valid JSON (at byte %zu)",
+		    json_error_at(body, len));
+		return NULL;
+	}
+	j = parse_job(root, name, e);
+	cJSON_Delete(root);
+	/* Kept while the job runs, for the state directory. */
+	if (j != NULL && ((j->body = malloc(len + 1)) == NULL)) {
+		job_free(j);
+		fail(e, 500, NULL, "out of memory");
+		return NULL;
+	}
+	if (j != NULL) {
+		memcpy(j->body, body, len);
+		j->body[len] = '\0';
+		j->bodylen = len;
+	}
+	return j;
+}
+
+
 
 /* The body of POST /job/:name/signal: {"signal": "HUP"} or a number. */
 int
@@ -603,4 +625,181 @@ json_parse_signal(const char *body, size_t len, int *sig, struct jerr *e)
 done:
 	cJSON_Delete(root);
 	return r;
+}
+
+static long long
+num(const cJSON *o, const char *key)
+{
+	const cJSON	*v = get(o, key);
+
+	return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+}
+
+static const char *
+str(const cJSON *o, const char *key)
+{
+	const cJSON	*v = get(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int
+state_index(const char *s, const char *(*name)(int), int n)
+{
+	int	 i;
+
+	for (i = 0; s != NULL && i < n; i++)
+		if (strcmp(name(i), s) == 0)
+			return i;
+	return -1;
+}
+
+static const char *
+jstate(int i)
+{
+	return job_state_name((enum job_state)i);
+}
+
+static const char *
+tstate(int i)
+{
+	return task_state_name((enum task_state)i);
+}
+
+/*
+ * A job file of the state directory (jsonw.c's json_job_state). A job
+ * that still runs is rebuilt from its PUT body, checked again as a PUT
+ * is; a finished one from what its status shows. NULL with the reason in
+ * err for a file that is not whole or not jobd's.
+ */
+struct job *
+json_load_job(const char *text, size_t len, char *err, size_t errlen)
+{
+	cJSON		*root;
+	const cJSON	*body, *tasks, *x, *socks;
+	struct job	*j = NULL;
+	struct task	*t;
+	struct jerr	 e;
+	const char	*name, *es;
+	int		 n, i, st;
+
+	err_init(&e);
+	if ((root = parse(text, len)) == NULL || !cJSON_IsObject(root) ||
+	    num(root, "jobd_state") != 1) {
+		snprintf(err, errlen, "not a jobd job state file");
+		goto fail;
+	}
+	name = str(root, "name");
+	tasks = get(root, "tasks");
+	if (name == NULL || !job_valid_name(name) || !cJSON_IsArray(tasks) ||
+	    (n = cJSON_GetArraySize(tasks)) < 1 || n > JOBD_MAX_TASKS ||
+	    (st = state_index(str(root, "state"), jstate, JOB_FAILED + 1)) ==
+	    -1) {
+		snprintf(err, errlen, "a field is missing or wrong");
+		goto fail;
+	}
+	body = get(root, "body");
+	if (cJSON_IsObject(body)) {
+		if ((j = parse_job(body, name, &e)) == NULL) {
+			snprintf(err, errlen, "its job: %s: %s", e.path,
+			    e.msg);
+			goto fail;
+		}
+		if ((j->body = cJSON_PrintUnformatted(body)) == NULL)
+			goto oom;
+		j->bodylen = strlen(j->body);
+	} else {
+		if ((j = job_new(name)) == NULL ||
+		    (j->tasks = calloc((size_t)n, sizeof(*j->tasks))) == NULL)
+			goto oom;
+		j->ntasks = n;
+		for (i = 0; i < n; i++) {
+			j->tasks[i].job = j;
+			j->tasks[i].index = i;
+			j->tasks[i].pidfd = -1;
+		}
+	}
+	if (j->ntasks != n) {
+		snprintf(err, errlen, "its body and its tasks disagree");
+		goto fail;
+	}
+	j->state = (enum job_state)st;
+	j->cur = (int)num(root, "cur");
+	j->created = num(root, "created");
+	j->forget = num(root, "forget") != 0;
+	if ((x = get(root, "stop_timeout")) != NULL && cJSON_IsNumber(x))
+		j->stop_timeout = x->valuedouble;
+	if (j->cur < 0 || j->cur >= n) {
+		snprintf(err, errlen, "its current task is out of range");
+		goto fail;
+	}
+	i = 0;
+	cJSON_ArrayForEach(x, tasks) {
+		t = &j->tasks[i++];
+		if ((st = state_index(str(x, "state"), tstate, TASK_LOST + 1))
+		    == -1) {
+			snprintf(err, errlen, "task %d: unknown state", i - 1);
+			goto fail;
+		}
+		t->state = (enum task_state)st;
+		if (t->exec == NULL && str(x, "exec") != NULL &&
+		    (t->exec = strdup(str(x, "exec"))) == NULL)
+			goto oom;
+		t->starting = num(x, "starting") != 0;
+		t->pid = (pid_t)num(x, "pid");
+		t->tick_lo = (uint64_t)num(x, "tick_lo");
+		t->tick_hi = (uint64_t)num(x, "tick_hi");
+		t->started = num(x, "started");
+		t->ended = num(x, "ended");
+		t->exit_code = (int)num(x, "exit_code");
+		t->signal = (int)num(x, "signal");
+		if ((es = str(x, "error")) != NULL &&
+		    (t->error = strdup(es)) == NULL)
+			goto oom;
+	}
+	socks = get(root, "socks");
+	if (cJSON_IsArray(socks) && (n = cJSON_GetArraySize(socks)) > 0) {
+		const char	*addr[JOBD_MAX_TASKS * JOBD_MAX_FDS];
+		const char	*path[JOBD_MAX_TASKS * JOBD_MAX_FDS];
+
+		if (n > JOBD_MAX_TASKS * JOBD_MAX_FDS) {
+			snprintf(err, errlen, "too many held fds");
+			goto fail;
+		}
+		i = 0;
+		cJSON_ArrayForEach(x, socks) {
+			addr[i] = str(x, "address");
+			path[i++] = str(x, "path");
+		}
+		if (fd_restore(j, n, addr, path) == -1) {
+			snprintf(err, errlen, "its held fds do not match its "
+			    "tasks");
+			goto fail;
+		}
+	}
+	cJSON_Delete(root);
+	return j;
+oom:
+	snprintf(err, errlen, "out of memory");
+fail:
+	cJSON_Delete(root);
+	job_free(j);
+	return NULL;
+}
+
+/* daemon.json: how often jobd was restarted, and whether it stopped well. */
+int
+json_load_daemon(const char *text, size_t len, unsigned *restarts,
+    int *clean)
+{
+	cJSON	*root;
+
+	if ((root = parse(text, len)) == NULL || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return -1;
+	}
+	*restarts = (unsigned)num(root, "restarts");
+	*clean = num(root, "clean") != 0;
+	cJSON_Delete(root);
+	return 0;
 }

@@ -342,6 +342,12 @@ json_info(ev_tstamp uptime)
 	w_int(&b, getegid());
 	w_key(&b, "uptime", 0);
 	w_num(&b, floor(uptime * 1000) / 1000);
+	w_key(&b, "restarts", 0);
+	w_int(&b, daemon_restarts);
+	w_key(&b, "recovered", 0);
+	w_int(&b, job_recovered());
+	w_key(&b, "state_dir", 0);
+	w_str(&b, store_dir());
 	w_key(&b, "listen", 0);
 	buf_add(&b, "[", 1);
 	for (i = 0; i < nlisteners; i++) {
@@ -392,5 +398,99 @@ json_info(ev_tstamp uptime)
 	w_key(&b, "keep_finished", 0);
 	w_int(&b, conf.keep_finished);
 	buf_add(&b, "}}", 2);
+	return finish(&b);
+}
+
+/*
+ * The job as the state directory keeps it: the PUT body while the job
+ * runs (its later tasks still need their definitions), and everything
+ * its status shows, with what adoption needs (start ticks).
+ */
+char *
+json_job_state(const struct job *j)
+{
+	struct buf		 b = { 0 };
+	const struct task	*t;
+	const struct jsock	*s;
+	int			 i;
+
+	buf_add(&b, "{", 1);
+	w_key(&b, "jobd_state", 1);
+	w_int(&b, 1);
+	w_key(&b, "name", 0);
+	w_str(&b, j->name);
+	w_key(&b, "state", 0);
+	w_str(&b, job_state_name(j->state));
+	w_key(&b, "cur", 0);
+	w_int(&b, j->cur);
+	w_key(&b, "created", 0);
+	w_int(&b, j->created);
+	w_key(&b, "stop_timeout", 0);
+	w_num(&b, j->stop_timeout);
+	w_key(&b, "forget", 0);
+	w_int(&b, j->forget);
+	w_key(&b, "body", 0);
+	if (j->body != NULL)
+		buf_add(&b, j->body, j->bodylen);
+	else
+		w_null(&b);
+	w_key(&b, "tasks", 0);
+	buf_add(&b, "[", 1);
+	for (i = 0; i < j->ntasks; i++) {
+		t = &j->tasks[i];
+		buf_add(&b, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
+		w_key(&b, "exec", 1);
+		w_str(&b, t->exec);
+		w_key(&b, "state", 0);
+		w_str(&b, task_state_name(t->state));
+		w_key(&b, "starting", 0);
+		w_int(&b, t->starting);
+		w_key(&b, "pid", 0);
+		w_int(&b, t->pid);
+		w_key(&b, "tick_lo", 0);
+		w_int(&b, (long long)t->tick_lo);
+		w_key(&b, "tick_hi", 0);
+		w_int(&b, (long long)t->tick_hi);
+		w_key(&b, "started", 0);
+		w_int(&b, t->started);
+		w_key(&b, "ended", 0);
+		w_int(&b, t->ended);
+		w_key(&b, "exit_code", 0);
+		w_int(&b, t->exit_code);
+		w_key(&b, "signal", 0);
+		w_int(&b, t->signal);
+		w_key(&b, "error", 0);
+		w_str(&b, t->error);
+		buf_add(&b, "}", 1);
+	}
+	buf_add(&b, "]", 1);
+	w_key(&b, "socks", 0);
+	buf_add(&b, "[", 1);
+	for (i = 0; i < j->nsocks; i++) {
+		s = &j->socks[i];
+		buf_add(&b, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
+		w_key(&b, "address", 1);
+		w_str(&b, s->ls.address);
+		w_key(&b, "path", 0);
+		w_str(&b, s->ls.path);
+		buf_add(&b, "}", 1);
+	}
+	buf_add(&b, "]}\n", 3);
+	return finish(&b);
+}
+
+char *
+json_daemon_state(unsigned restarts, int clean)
+{
+	struct buf	 b = { 0 };
+
+	buf_add(&b, "{", 1);
+	w_key(&b, "restarts", 1);
+	w_int(&b, restarts);
+	w_key(&b, "clean", 0);
+	w_int(&b, clean);
+	w_key(&b, "pid", 0);
+	w_int(&b, getpid());
+	buf_add(&b, "}\n", 2);
 	return finish(&b);
 }

@@ -473,7 +473,7 @@ listen_inherit(int flags, struct lsock **out, int *nout, char *err,
 	unsigned long	 pid, n, i;
 	struct stat	 st;
 	socklen_t	 len;
-	int		 fd, v, fl;
+	int		 fd, v, fl, held;
 
 	*out = NULL;
 	*nout = 0;
@@ -507,7 +507,12 @@ listen_inherit(int flags, struct lsock **out, int *nout, char *err,
 			    strerror(errno));
 			goto fail;
 		}
-		if (flags & LISTEN_CHECK) {
+		held = (flags & LISTEN_HELD) && name != NULL &&
+		    (strcmp(name, "jobinit") == 0 || (name[0] == 's' &&
+		    name[1] >= '0' && name[1] <= '9'));
+		if (held)
+			ls[i].inherited = LISTEN_IS_HELD;
+		if ((flags & LISTEN_CHECK) && !held) {
 			len = sizeof(v);
 			if (!S_ISSOCK(st.st_mode) ||
 			    getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == -1 ||
@@ -521,7 +526,7 @@ listen_inherit(int flags, struct lsock **out, int *nout, char *err,
 		}
 		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
 		    (fl = fcntl(fd, F_GETFL)) == -1 ||
-		    ((flags & LISTEN_NONBLOCK) &&
+		    ((flags & LISTEN_NONBLOCK) && !held &&
 		    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)) {
 			snprintf(err, errlen, "LISTEN_FDS: fd %d: %s", fd,
 			    strerror(errno));

@@ -15,6 +15,8 @@
 /* Flags for listen_bind and listen_inherit. */
 #define LISTEN_NONBLOCK	0x1	/* set O_NONBLOCK on the socket */
 #define LISTEN_CHECK	0x2	/* inherited fds must be listening streams */
+#define LISTEN_HELD	0x4	/* but "jobinit" and "sN.JOB" are held fds */
+#define LISTEN_IS_HELD	2	/* lsock.inherited of such an fd */
 
 struct laddr {
 	int			family;		/* AF_UNIX, AF_INET, AF_INET6 */

@@ -23,7 +23,9 @@
 
 #include "jobd.h"
 
-static ev_signal	 sig_term, sig_int, sig_hup;
+static ev_signal	 sig_term, sig_int, sig_hup, sig_usr2;
+static struct relayed	*relays;
+static size_t		 nrelays;
 static ev_io		 sigfd_io;
 static ev_timer		 reap_timer;
 static ev_prepare	 reaper;
@@ -214,6 +216,65 @@ sigfd_open(void)
 }
 
 static void
+usr2_cb(struct ev_loop *l, ev_signal *w, int revents)
+{
+	log_info("SIGUSR2: re-executing");
+	daemon_reexec();
+}
+
+static void
+relay_cb(pid_t pid, int status)
+{
+	struct relayed	*r;
+
+	if ((r = reallocarray(relays, nrelays + 1, sizeof(*r))) == NULL) {
+		log_warn("relayed exits");
+		return;
+	}
+	relays = r;
+	relays[nrelays].pid = pid;
+	relays[nrelays++].status = status;
+}
+
+/*
+ * The jobs of the state directory again (job.c), with what a restart
+ * left: jobinit's channel and the exits it kept, and the fds it or the
+ * last jobd held for jobs. Then live exits come from the channel.
+ */
+static void
+recover(struct lsock *held, int nheld)
+{
+	unsigned	 n;
+	int		 i;
+
+	for (i = 0; i < nheld; i++)
+		if (strcmp(held[i].name, "jobinit") == 0 && !ctl_active())
+			ctl_open(held[i].fd, relay_cb);
+	job_load();
+	for (i = 0; i < nheld; i++) {
+		if (held[i].fd == ctl_fd())
+			continue;
+		if (job_take_fd(held[i].name, held[i].fd) == -1) {
+			/* Its job is gone: nothing holds it any longer. */
+			close(held[i].fd);
+			ctl_remove(held[i].name);
+		}
+	}
+	n = job_adopt(relays, nrelays);
+	free(relays);
+	relays = NULL;
+	ctl_ack();
+	ctl_start();
+	if (n > 0)
+		log_info("recovered %u jobs from %s", n, store_dir());
+	for (i = 0; i < nheld; i++) {
+		free(held[i].address);
+		free(held[i].name);
+	}
+	free(held);
+}
+
+static void
 reaper_cb(struct ev_loop *l, ev_prepare *w, int revents)
 {
 	conn_prepare();
@@ -233,6 +294,7 @@ main(int argc, char *argv[])
 		{ "max-connections", required_argument, NULL, 'C' },
 		{ "request-timeout", required_argument, NULL, 'T' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -245,6 +307,9 @@ main(int argc, char *argv[])
 	struct lsock	*inh;
 	struct rlimit	 rl, orig;
 	char		 err[LISTEN_ERRLEN], path[PATH_MAX];
+	const char	*state_dir = NULL;
+	struct lsock	*held = NULL;
+	int		 nheld = 0;
 	int		 ch, naddrs = 0, ninh, verbosity = LOG_NORMAL, i;
 
 	while ((ch = getopt_long(argc, argv, "l:vqVh", longopts, NULL)) != -1) {
@@ -289,6 +354,12 @@ main(int argc, char *argv[])
 		case 'I':
 			conf.idle_timeout = seconds("--idle-timeout", optarg);
 			break;
+		case 'S':
+			if (optarg[0] != '/')
+				usage_error("--state-dir must be an absolute "
+				    "path, not \"%s\"", optarg);
+			state_dir = optarg;
+			break;
 		case 'v':
 			verbosity = LOG_VERBOSE;
 			break;
@@ -325,11 +396,17 @@ main(int argc, char *argv[])
 
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER");
-	if (listen_inherit(LISTEN_CHECK | LISTEN_NONBLOCK, &inh, &ninh, err,
-	    sizeof(err)) == -1)
+	if (listen_inherit(LISTEN_CHECK | LISTEN_NONBLOCK | LISTEN_HELD, &inh,
+	    &ninh, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	for (i = 0; i < ninh; i++)
-		add_listener(&inh[i]);
+	if ((held = calloc((size_t)ninh + 1, sizeof(*held))) == NULL)
+		fatal("held fds");
+	for (i = 0; i < ninh; i++) {
+		if (inh[i].inherited == LISTEN_IS_HELD)
+			held[nheld++] = inh[i];
+		else
+			add_listener(&inh[i]);
+	}
 	free(inh);
 	for (i = 0; i < naddrs; i++)
 		bind_or_die(&addrs[i]);
@@ -343,6 +420,15 @@ main(int argc, char *argv[])
 			fatalx("%s", err);
 		bind_or_die(&dla);
 	}
+
+	if (state_dir == NULL) {
+		if (store_default(path, sizeof(path)) == -1)
+			fatalx("default state directory path too long");
+		state_dir = path;
+	}
+	if (store_open(state_dir, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	daemon_init(argv);
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
@@ -362,6 +448,9 @@ main(int argc, char *argv[])
 	ev_prepare_start(loop, &reaper);
 	spawn_init(&orig);
 	http_serve(api_dispatch);
+	recover(held, nheld);
+	ev_signal_init(&sig_usr2, usr2_cb, SIGUSR2);
+	ev_signal_start(loop, &sig_usr2);
 	for (i = 0; i < (int)nlisteners; i++) {
 		conn_listen(&listeners[i]);
 		log_info("listening on %s%s", listeners[i].ls.address,
@@ -371,6 +460,7 @@ main(int argc, char *argv[])
 	ev_run(loop, 0);
 
 	log_info("all jobs stopped, exiting");
+	daemon_save(1);
 	conn_close_all();
 	job_free_all();
 	for (i = 0; i < (int)nlisteners; i++)
@@ -378,6 +468,8 @@ main(int argc, char *argv[])
 	free(listeners);
 	free(conf.allow_uids);
 	close(sigfd_io.fd);
+	ctl_close();
+	store_close();
 	ev_loop_destroy(loop);
 	return 0;
 }

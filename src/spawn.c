@@ -60,6 +60,9 @@ struct spawn {
 	char			*pidslot;	/* digits of LISTEN_PID */
 	int			 src[JOBD_MAX_FDS];	/* held fds */
 	int			 errfd;		/* -1: report in rep */
+	int			 logfd;		/* spawn.log, or -1 */
+	char			 logrec[JOBD_NAME_MAX + 48];
+	size_t			 loglen;	/* "NAME TASK " */
 	int			 saw_eacces;
 	volatile int		 reported;
 	struct report		 rep;
@@ -294,6 +297,9 @@ child(void *arg)
 	if (s->errfd != -1 && s->errfd < base &&
 	    (s->errfd = fcntl(s->errfd, F_DUPFD_CLOEXEC, base)) == -1)
 		_exit(127);
+	if (s->logfd != -1 && s->logfd < base &&
+	    (s->logfd = fcntl(s->logfd, F_DUPFD_CLOEXEC, base)) == -1)
+		s->logfd = -1;
 	for (i = 0; i < t->nfds; i++) {
 		f = &t->fds[i];
 		tmp[i] = -1;
@@ -322,17 +328,24 @@ child(void *arg)
 
 	if (chdir(t->cwd) == -1)
 		report(s, STEP_CHDIR, 0, errno);
+	pid = (pid_t)syscall(SYS_getpid);
+	p = digits + sizeof(digits);
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + pid % 10);
+		pid /= 10;
+	} while (pid > 0);
 	if (s->pidslot != NULL) {
-		pid = (pid_t)syscall(SYS_getpid);
-		p = digits + sizeof(digits);
-		*--p = '\0';
-		do {
-			*--p = (char)('0' + pid % 10);
-			pid /= 10;
-		} while (pid > 0);
-		for (i = 0; *p != '\0'; i++)
-			s->pidslot[i] = *p++;
+		for (i = 0; p[i] != '\0'; i++)
+			s->pidslot[i] = p[i];
 		s->pidslot[i] = '\0';
+	}
+	if (s->logfd != -1) {
+		/* "NAME TASK PID\n", one write: jobd may die any moment. */
+		for (i = 0; p[i] != '\0'; i++)
+			s->logrec[s->loglen + (size_t)i] = p[i];
+		s->logrec[s->loglen + (size_t)i] = '\n';
+		(void)!write(s->logfd, s->logrec, s->loglen + (size_t)i + 1);
 	}
 	if (setrlimit(RLIMIT_NOFILE, &task_nofile) == -1)
 		report(s, STEP_RLIMIT, 0, errno);
@@ -551,6 +564,10 @@ spawn_task(struct task *t, const char *last_exit, struct jerr *e)
 
 	memset(&s, 0, sizeof(s));
 	s.t = t;
+	s.logfd = store_spawn_fd();
+	if (s.logfd != -1)
+		s.loglen = (size_t)snprintf(s.logrec, sizeof(s.logrec),
+		    "%s %d ", t->job->name, t->index);
 	for (i = 0; i < t->nfds; i++)
 		s.src[i] = t->fds[i].sock != NULL ? t->fds[i].sock->ls.fd : -1;
 	if ((s.envp = make_env(t, last_exit, &s.pidslot)) == NULL ||

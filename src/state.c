@@ -22,3 +22,4 @@ int			 shutting_down;
 struct listener		*listeners;
 size_t			 nlisteners;
 ev_tstamp		 started;	/* when jobd started, for its uptime */
+unsigned		 daemon_restarts;	/* daemon.c keeps it */
