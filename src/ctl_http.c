@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -23,6 +24,8 @@ static CURL	*curl;
 static char	 srv_addr[LISTEN_ADDRLEN];	/* for messages */
 static char	 srv_url[LISTEN_ADDRLEN];
 static char	 srv_unix[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static curl_socket_t conn_fd = CURL_SOCKET_BAD;	/* to a unix address */
+static int	 conn_refused;	/* the server is not one we trust; said so */
 
 void
 http_init(void)
@@ -49,8 +52,11 @@ http_addr(void)
 /*
  * Where jobd listens: -s, else the default path jobd itself would use
  * (listen_default, so both agree). A relative -s is taken from here.
+ * A socket in /tmp/jobd-$UID is used on jobd's own terms: the directory
+ * must be ours, mode 0700, not a link, or someone else could have put
+ * his server there. Returns -1 having said why it is refused.
  */
-static void
+static int
 http_setup(void)
 {
 	const struct sockaddr_un	*sun;
@@ -76,6 +82,12 @@ http_setup(void)
 		    getenv("JOBD_SOCKET") != NULL ? "JOBD_SOCKET: " : "", err);
 	if (la.family == AF_UNIX) {
 		sun = (const struct sockaddr_un *)&la.ss;
+		if (listen_default_dir(sun->sun_path, err, sizeof(err)) == -1) {
+			log_warnx("%s: another user could stand in for jobd "
+			    "there, so jobctl does not use unix:%s", err,
+			    sun->sun_path);
+			return -1;
+		}
 		snprintf(srv_unix, sizeof(srv_unix), "%s", sun->sun_path);
 		snprintf(srv_addr, sizeof(srv_addr), "unix:%s", sun->sun_path);
 		snprintf(srv_url, sizeof(srv_url), "http://localhost");
@@ -84,6 +96,43 @@ http_setup(void)
 		    SOCK_STREAM, srv_addr, sizeof(srv_addr));
 		snprintf(srv_url, sizeof(srv_url), "http://%s", srv_addr + 4);
 	}
+	return 0;
+}
+
+/* The socket libcurl made for the unix address, to ask who is behind it. */
+static int
+unix_sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	conn_fd = fd;
+	return CURL_SOCKOPT_OK;
+}
+
+/*
+ * Connected, and not a byte sent yet: a job's envs may hold secrets, so
+ * only a server run by us or by root is told anything.
+ */
+static int
+unix_prereq_cb(void *arg, char *ip, char *local_ip, int port,
+    int local_port)
+{
+	struct ucred	 cr;
+	socklen_t	 len = sizeof(cr);
+
+	if (conn_fd == CURL_SOCKET_BAD || getsockopt(conn_fd, SOL_SOCKET,
+	    SO_PEERCRED, &cr, &len) == -1) {
+		log_warn("the server at %s: cannot learn who runs it",
+		    srv_addr);
+		conn_refused = 1;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	if (cr.uid != geteuid() && cr.uid != 0) {
+		log_warnx("the server at %s runs as uid %u, neither us (uid "
+		    "%u) nor root: jobctl sends it nothing", srv_addr,
+		    (unsigned)cr.uid, (unsigned)geteuid());
+		conn_refused = 1;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
 }
 
 static size_t
@@ -128,14 +177,20 @@ http_request(const char *method, const char *path, const char *body,
 	long			 oserr = 0;
 
 	memset(r, 0, sizeof(*r));
-	if (srv_url[0] == '\0')
-		http_setup();
+	if (srv_url[0] == '\0' && http_setup() == -1)
+		return -1;
+	conn_refused = 0;
 	snprintf(url, sizeof(url), "%s%s", srv_url, path);
 	errbuf[0] = '\0';
 	curl_easy_reset(curl);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
-	if (srv_unix[0] != '\0')
+	if (srv_unix[0] != '\0') {
 		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, srv_unix);
+		curl_easy_setopt(curl, CURLOPT_SOCKOPTFUNCTION,
+		    unix_sockopt_cb);
+		curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION,
+		    unix_prereq_cb);
+	}
 	/* An http_proxy in the environment must not catch a loopback port. */
 	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -156,6 +211,10 @@ http_request(const char *method, const char *path, const char *body,
 	}
 	rc = curl_easy_perform(curl);
 	curl_slist_free_all(hdrs);
+	if (rc != CURLE_OK && conn_refused) {
+		reply_free(r);
+		return -1;
+	}
 	if (rc != CURLE_OK) {
 		curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &oserr);
 		why = oserr != 0 ? strerror((int)oserr) :
