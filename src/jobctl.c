@@ -26,6 +26,7 @@ static int	cmd_list(const struct cmd *, int, char **);
 static int	cmd_stop(const struct cmd *, int, char **);
 static int	cmd_signal(const struct cmd *, int, char **);
 static int	cmd_wait(const struct cmd *, int, char **);
+static int	cmd_daemon(const struct cmd *, int, char **);
 static int	cmd_version(const struct cmd *, int, char **);
 static int	cmd_help(const struct cmd *, int, char **);
 
@@ -42,6 +43,7 @@ static const char main_help[] =
 "  stop NAME [--wait]         stop a job and forget it\n"
 "  signal NAME SIG            send a signal to a job's running task\n"
 "  wait NAME [--timeout S]    wait for a job to end, exit with its status\n"
+"  daemon reexec              jobd execs itself again, keeping jobs, sockets\n"
 "  version                    jobctl's and jobd's versions\n"
 "  help [COMMAND]             this help, or a command's\n"
 "\n"
@@ -117,6 +119,14 @@ static const char wait_help[] =
 "\n"
 "  --timeout S       give up after S seconds and exit 124\n";
 
+static const char daemon_help[] =
+"Ask jobd about itself. The one action:\n"
+"\n"
+"  reexec            jobd execs its binary again (a new build at the same\n"
+"                    path), keeping its listening sockets and its jobs,\n"
+"                    whose tasks stay its children: a live upgrade.\n"
+"                    Connections may close; no client is refused.\n";
+
 static const char version_help[] =
 "Print jobctl's version and that of the jobd it talks to.\n";
 
@@ -132,6 +142,7 @@ static const struct cmd cmds[] = {
 	{ "stop", cmd_stop, "stop NAME [--wait [--timeout S]]", stop_help },
 	{ "signal", cmd_signal, "signal NAME SIG", signal_help },
 	{ "wait", cmd_wait, "wait NAME [--timeout S]", wait_help },
+	{ "daemon", cmd_daemon, "daemon reexec", daemon_help },
 	{ "version", cmd_version, "version", version_help },
 	{ "help", cmd_help, "help [COMMAND]", help_help },
 };
@@ -754,6 +765,33 @@ cmd_wait(const struct cmd *c, int argc, char **argv)
 			printf("%s: %s\n", name, buf);
 		}
 	}
+	reply_free(&r);
+	return rc;
+}
+
+static int
+cmd_daemon(const struct cmd *c, int argc, char **argv)
+{
+	struct reply	 r;
+	int		 rc = 0;
+
+	plain_opts(c, argc, argv, 0, 1);
+	if (optind == argc)
+		usage(c, "no action (reexec)");
+	if (strcmp(argv[optind], "reexec") != 0)
+		usage(c, "unknown action \"%s\"", argv[optind]);
+	if (http_request("POST", "/daemon/reexec", "", 0, REQUEST_TIMEOUT,
+	    &r) == -1)
+		return EXIT_UNREACHABLE;
+	if (!reply_ok(&r))
+		rc = reply_fail(&r, NULL);
+	else if (opt_json)
+		out_raw(&r);
+	else if (jint(r.json, "pid", 0) > 0)
+		printf("jobd at %s: re-executing, pid %d\n", http_addr(),
+		    jint(r.json, "pid", 0));
+	else
+		printf("jobd at %s: re-executing\n", http_addr());
 	reply_free(&r);
 	return rc;
 }

@@ -654,6 +654,38 @@ s.bind(sys.argv[1])' "$BATS_TEST_TMPDIR/stale.sock"
 	assert_success
 }
 
+@test "daemon reexec: POST /daemon/reexec, and the answer" {
+	# jobd's side of it is not there yet: a stand-in records the request.
+	local f=$BATS_TEST_TMPDIR/f.sock
+	write_fake "$BATS_TEST_TMPDIR"
+	printf '{"pid":4242}' >answer
+	fake_start "$BATS_TEST_TMPDIR" "$f"
+	run jc -s "$f" daemon reexec
+	assert_success
+	assert_output "jobd at unix:$f: re-executing, pid 4242"
+	run jc -s "$f" --json daemon reexec
+	assert_success
+	assert_output '{"pid":4242}'
+	wait_until '[ "$(wc -l <record)" -ge 2 ]' || fail "nothing on record"
+	run cat record
+	assert_line --index 0 --regexp '^[0-9]+ POST /daemon/reexec HTTP/1.1$'
+	assert_line --index 1 --regexp '^[0-9]+ POST /daemon/reexec HTTP/1.1$'
+	run jc -s "$f" daemon
+	assert_failure 2
+	assert_output --partial "usage: jobctl daemon reexec"
+	run jc -s "$f" daemon restart
+	assert_failure 2
+	assert_output --partial 'unknown action "restart"'
+	run jc help daemon
+	assert_success
+	assert_output --partial "reexec"
+	run jc help
+	assert_output --partial "daemon reexec"
+	# What jobd says today, the route not being there: its error.
+	run jc daemon reexec
+	assert_failure 1
+}
+
 @test "usage errors exit 2; help for each command" {
 	run jc
 	assert_failure 2
