@@ -686,6 +686,70 @@ s.bind(sys.argv[1])' "$BATS_TEST_TMPDIR/stale.sock"
 	assert_failure 1
 }
 
+# comp WORDS...: what _jobctl offers for the last word, one a line.
+comp() {
+	COMP_WORDS=("$@")
+	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	COMP_LINE="$*"
+	COMP_POINT=${#COMP_LINE}
+	COMPREPLY=()
+	_jobctl "$JOBCTL" "${COMP_WORDS[COMP_CWORD]}" \
+	    "${COMP_WORDS[COMP_CWORD - 1]}"
+	printf '%s\n' "${COMPREPLY[@]}"
+}
+
+@test "bash completion: commands, options, and jobd's job names" {
+	source "$SRCDIR/completion/jobctl"
+	run comp "$JOBCTL" st
+	assert_output $'start\nstatus\nstop'
+	run comp "$JOBCTL" --json d
+	assert_output daemon
+	run comp "$JOBCTL" daemon ""
+	assert_output reexec
+	run comp "$JOBCTL" help wa
+	assert_output wait
+	run comp "$JOBCTL" stop --w
+	assert_output --wait
+	run comp "$JOBCTL" start --std
+	assert_output $'--stdin\n--stdout\n--stderr'
+	run comp "$JOBCTL" start --cwd /tmp web --then 'x' --dr
+	assert_output --dry-run
+	run comp "$JOBCTL" signal web T
+	assert_output $'TERM\nTSTP'
+	mkdir dir.d
+	touch dir.d/log.txt
+	run comp "$JOBCTL" start web --stdout dir.d/l
+	assert_output dir.d/log.txt
+	# Past NAME, the words are the task's: a command, then its files.
+	run comp "$JOBCTL" start web --listen tcp:127.0.0.1:0 sleep
+	assert_line sleep
+	run comp "$JOBCTL" start web -- cat dir.d/
+	assert_output dir.d/log.txt
+	run comp "$JOBCTL" start web -- cat --std
+	assert_output ""
+	# Job names come from the jobd that jobctl would talk to.
+	jc start web -- sleep 100
+	jc start worker -- sleep 100
+	jc start other -- /bin/true
+	run comp "$JOBCTL" stop w
+	assert_output $'web\nworker'
+	run comp "$JOBCTL" status ""
+	assert_output $'other\nweb\nworker'
+	run comp "$JOBCTL" wait --timeout 3 o
+	assert_output other
+	run comp "$JOBCTL" stop web ""
+	assert_output ""
+	# ... the one -s names, wherever it is on the line.
+	JOBD_SOCKET=$BATS_TEST_TMPDIR/none.sock run comp "$JOBCTL" signal ""
+	assert_output ""
+	JOBD_SOCKET=$BATS_TEST_TMPDIR/none.sock run comp "$JOBCTL" \
+	    -s "$SOCK" signal ""
+	assert_output $'other\nweb\nworker'
+	JOBD_SOCKET=$BATS_TEST_TMPDIR/none.sock run comp "$JOBCTL" \
+	    stop --socket="$SOCK" wo
+	assert_output worker
+}
+
 @test "usage errors exit 2; help for each command" {
 	run jc
 	assert_failure 2
