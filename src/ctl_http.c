@@ -1,7 +1,8 @@
 /*
  * ctl_http.c: jobctl's way to jobd. Finds the server's address as jobd
  * itself would, makes one HTTP request at a time with libcurl, and keeps
- * the answer; the only file of jobctl that speaks to the network.
+ * the answer; the only file of jobctl that speaks to the network, and the
+ * one that decides which servers may hear what jobctl has to say.
  */
 #include "config.h"
 
@@ -109,7 +110,9 @@ unix_sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
 
 /*
  * Connected, and not a byte sent yet: a job's envs may hold secrets, so
- * only a server run by us or by root is told anything.
+ * only a server run by us or by root is told anything. (Connecting the
+ * socket here ourselves is no way round: libcurl 7.88 connects it again
+ * whatever CURL_SOCKOPT_ALREADY_CONNECTED says.)
  */
 static int
 unix_prereq_cb(void *arg, char *ip, char *local_ip, int port,
