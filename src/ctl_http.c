@@ -26,7 +26,7 @@ static char	 srv_addr[LISTEN_ADDRLEN];	/* for messages */
 static char	 srv_url[LISTEN_ADDRLEN];
 static char	 srv_unix[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static curl_socket_t conn_fd = CURL_SOCKET_BAD;	/* to a unix address */
-static int	 conn_refused;	/* the server is not one we trust; said so */
+static int	 conn_refused;	/* a server we do not trust; said so */
 
 void
 http_init(void)

@@ -70,8 +70,8 @@ int	 absolute(const char *, char *, size_t);
 void		 http_init(void);
 void		 http_cleanup(void);
 const char	*http_addr(void);
-int		 http_request(const char *, const char *, const char *, size_t,
-		    long, struct reply *);
+int		 http_request(const char *, const char *, const char *,
+		    size_t, long, struct reply *);
 char		*http_job_path(const char *, const char *);
 int		 reply_ok(const struct reply *);
 int		 reply_fail(const struct reply *, const char *);

@@ -591,7 +591,8 @@ s.bind(sys.argv[1])' "$BATS_TEST_TMPDIR/stale.sock"
 	write_fake "$BATS_TEST_TMPDIR"
 	fake_start "$BATS_TEST_TMPDIR" "$d/jobd.sock"
 	# Taken by root, not by us: a server there is not ours to trust.
-	run with_tmp "$t" "${NOBODY[@]}" "$JOBCTL" start x --env SECRET=s -- /bin/true
+	run with_tmp "$t" "${NOBODY[@]}" "$JOBCTL" start x --env SECRET=s \
+	    -- /bin/true
 	assert_failure 3
 	assert_output --partial "/tmp/jobd-$uid"
 	assert_output --partial "0700"
