@@ -22,9 +22,97 @@ jstate() {
 	jc --json status "$1" | jq -r "${2:-.state}"
 }
 
-# Ages and running times tick between two runs; nothing else may differ.
+# Ages and running times tick between two runs (and may widen their
+# column); nothing else may differ.
 mask_times() {
-	sed -E 's/\b[0-9]+[smhd]\b/T/g'
+	sed -E 's/\b[0-9]+[smhd]\b/T/g; s/ +/ /g'
+}
+
+# write_fake DIR: DIR/fake.py, a stand-in for jobd on a unix socket that
+# answers every request with 200 and DIR/answer (or {}), and appends a line per
+# connection to a record: the number of bytes it received, then the
+# request line. Connections are taken one at a time, so once a later one
+# is answered every earlier one is on record.
+write_fake() {
+	cat >"$1/fake.py" <<'EOF'
+import os, socket, sys
+path, record = sys.argv[1], sys.argv[2]
+try:
+    answer = open(os.path.join(os.path.dirname(record), 'answer'), 'rb').read()
+except OSError:
+    answer = b'{}'
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path + '.new')
+os.chmod(path + '.new', 0o777)
+s.listen(16)
+os.rename(path + '.new', path)
+while True:
+    c, _ = s.accept()
+    c.settimeout(10)
+    data = b''
+    try:
+        while True:
+            head, sep, rest = data.partition(b'\r\n\r\n')
+            if sep:
+                n = 0
+                for l in head.split(b'\r\n')[1:]:
+                    k, _, v = l.partition(b':')
+                    if k.strip().lower() == b'content-length':
+                        n = int(v)
+                if len(rest) >= n:
+                    break
+            d = c.recv(65536)
+            if not d:
+                break
+            data += d
+        if data:
+            c.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json'
+                      b'\r\nContent-Length: %d\r\nConnection: close\r\n\r\n'
+                      % len(answer) + answer)
+    except OSError:
+        pass
+    with open(record, 'a') as f:
+        f.write('%d %s\n' % (len(data),
+                             data.split(b'\r\n', 1)[0].decode('latin-1')))
+    c.close()
+EOF
+}
+
+# fake_start DIR SOCKET [PREFIX...]: the stand-in of DIR/fake.py on
+# SOCKET, recording to DIR/record, run under PREFIX (setpriv ...).
+fake_start() {
+	local dir=$1 sock=$2
+	shift 2
+	"$@" "$PY" "$dir/fake.py" "$sock" "$dir/record" \
+	    </dev/null >/dev/null 2>&1 3>&- &
+	wait_until "[ -S '$sock' ]" || fail "the stand-in did not start"
+}
+
+# fake_nothing_sent DIR SOCKET: every connection the stand-in had before
+# now (but a probe of ours) brought it no byte.
+fake_nothing_sent() {
+	curl -s --max-time 10 --unix-socket "$2" http://localhost/probe \
+	    >/dev/null || fail "the stand-in does not answer"
+	touch "$1/record"
+	run grep -v ' GET /probe ' "$1/record"
+	refute_output --regexp '^[1-9]'
+}
+
+# "${NOBODY[@]}" CMD...: CMD run as nobody, without our socket settings.
+NOBODY=(setpriv --reuid nobody --regid nogroup --clear-groups
+    env -u JOBD_SOCKET -u XDG_RUNTIME_DIR)
+
+# with_tmp DIR CMD...: CMD run with DIR mounted on /tmp, in a mount
+# namespace of its own (so that /tmp/jobd-$UID is the test's).
+with_tmp() {
+	unshare --mount --propagation private sh -c \
+	    'mount --bind "$1" /tmp && shift && exec "$@"' sh "$@"
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to act as another user"
+	unshare --mount --propagation private true 2>/dev/null ||
+		skip "cannot create a mount namespace here"
 }
 
 # A program that serves on its inherited sockets: writes LISTEN_* to
@@ -489,6 +577,178 @@ s.bind(sys.argv[1])' "$BATS_TEST_TMPDIR/stale.sock"
 	assert_output --partial "tcp:127.0.0.1:1"
 	run jc -s "$BATS_TEST_TMPDIR/nothing.sock" wait x
 	assert_failure 3
+}
+
+@test "the /tmp default: a directory of another user, or open to others, is refused" {
+	need_root
+	local t=$BATS_TEST_TMPDIR/t uid d
+	uid=$(id -u nobody)
+	mkdir "$t"
+	chmod 1777 "$t"
+	d=$t/jobd-$uid
+	mkdir "$d"
+	chmod 755 "$d"
+	write_fake "$BATS_TEST_TMPDIR"
+	fake_start "$BATS_TEST_TMPDIR" "$d/jobd.sock"
+	# Taken by root, not by us: a server there is not ours to trust.
+	run with_tmp "$t" "${NOBODY[@]}" "$JOBCTL" start x --env SECRET=s \
+	    -- /bin/true
+	assert_failure 3
+	assert_output --partial "/tmp/jobd-$uid"
+	assert_output --partial "0700"
+	fake_nothing_sent "$BATS_TEST_TMPDIR" "$d/jobd.sock"
+	# Ours, but open to others: another user may have put his socket in.
+	chown nobody:nogroup "$d"
+	run with_tmp "$t" "${NOBODY[@]}" "$JOBCTL" list
+	assert_failure 3
+	assert_output --partial "/tmp/jobd-$uid"
+	fake_nothing_sent "$BATS_TEST_TMPDIR" "$d/jobd.sock"
+	# A symbolic link to a directory of ours is not the directory.
+	mv "$d" "$t/real"
+	chmod 700 "$t/real"
+	ln -s real "$d"
+	chown -h nobody:nogroup "$d"
+	run with_tmp "$t" "${NOBODY[@]}" "$JOBCTL" list
+	assert_failure 3
+	fake_nothing_sent "$BATS_TEST_TMPDIR" "$t/real/jobd.sock"
+	# Ours and closed, with a server run by root: that one is used.
+	rm "$d"
+	mv "$t/real" "$d"
+	run with_tmp "$t" "${NOBODY[@]}" "$JOBCTL" list
+	assert_success
+	run grep -c ' GET /jobs HTTP/1.1$' "$BATS_TEST_TMPDIR/record"
+	assert_output 1
+}
+
+@test "a server run as another user is refused before anything is sent" {
+	need_root
+	world_dir
+	chown nobody:nogroup "$W"
+	chmod 755 "$W"
+	write_fake "$W"
+	fake_start "$W" "$W/s.sock" setpriv --reuid nobody --regid nogroup \
+	    --clear-groups
+	run jc -s "$W/s.sock" start x --env SECRET=s -- /bin/true
+	assert_failure 3
+	assert_output --partial "unix:$W/s.sock"
+	assert_output --partial "uid $(id -u nobody)"
+	JOBD_SOCKET=$W/s.sock run jc list
+	assert_failure 3
+	fake_nothing_sent "$W" "$W/s.sock"
+	# The same server is trusted by its own user.
+	run "${NOBODY[@]}" "$JOBCTL" -s "$W/s.sock" list
+	assert_success
+	run grep -c ' GET /jobs HTTP/1.1$' "$W/record"
+	assert_output 1
+}
+
+@test "a server run as root is trusted by root" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	write_fake "$BATS_TEST_TMPDIR"
+	fake_start "$BATS_TEST_TMPDIR" "$BATS_TEST_TMPDIR/f.sock"
+	run jc -s "$BATS_TEST_TMPDIR/f.sock" list
+	assert_success
+	run cat "$BATS_TEST_TMPDIR/record"
+	assert_output --regexp '^[0-9]+ GET /jobs HTTP/1.1$'
+	# And so is the real jobd, run by root.
+	run jc version
+	assert_success
+}
+
+@test "daemon reexec: POST /daemon/reexec, and the answer" {
+	# jobd's side of it is not there yet: a stand-in records the request.
+	local f=$BATS_TEST_TMPDIR/f.sock
+	write_fake "$BATS_TEST_TMPDIR"
+	printf '{"pid":4242}' >answer
+	fake_start "$BATS_TEST_TMPDIR" "$f"
+	run jc -s "$f" daemon reexec
+	assert_success
+	assert_output "jobd at unix:$f: re-executing, pid 4242"
+	run jc -s "$f" --json daemon reexec
+	assert_success
+	assert_output '{"pid":4242}'
+	wait_until '[ "$(wc -l <record)" -ge 2 ]' || fail "nothing on record"
+	run cat record
+	assert_line --index 0 --regexp '^[0-9]+ POST /daemon/reexec HTTP/1.1$'
+	assert_line --index 1 --regexp '^[0-9]+ POST /daemon/reexec HTTP/1.1$'
+	run jc -s "$f" daemon
+	assert_failure 2
+	assert_output --partial "usage: jobctl daemon reexec"
+	run jc -s "$f" daemon restart
+	assert_failure 2
+	assert_output --partial 'unknown action "restart"'
+	run jc help daemon
+	assert_success
+	assert_output --partial "reexec"
+	run jc help
+	assert_output --partial "daemon reexec"
+	# What jobd says today, the route not being there: its error.
+	run jc daemon reexec
+	assert_failure 1
+}
+
+# comp WORDS...: what _jobctl offers for the last word, one a line.
+comp() {
+	COMP_WORDS=("$@")
+	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	COMP_LINE="$*"
+	COMP_POINT=${#COMP_LINE}
+	COMPREPLY=()
+	_jobctl "$JOBCTL" "${COMP_WORDS[COMP_CWORD]}" \
+	    "${COMP_WORDS[COMP_CWORD - 1]}"
+	printf '%s\n' "${COMPREPLY[@]}"
+}
+
+@test "bash completion: commands, options, and jobd's job names" {
+	source "$SRCDIR/completion/jobctl"
+	run comp "$JOBCTL" st
+	assert_output $'start\nstatus\nstop'
+	run comp "$JOBCTL" --json d
+	assert_output daemon
+	run comp "$JOBCTL" daemon ""
+	assert_output reexec
+	run comp "$JOBCTL" help wa
+	assert_output wait
+	run comp "$JOBCTL" stop --w
+	assert_output --wait
+	run comp "$JOBCTL" start --std
+	assert_output $'--stdin\n--stdout\n--stderr'
+	run comp "$JOBCTL" start --cwd /tmp web --then 'x' --dr
+	assert_output --dry-run
+	run comp "$JOBCTL" signal web T
+	assert_output $'TERM\nTSTP'
+	mkdir dir.d
+	touch dir.d/log.txt
+	run comp "$JOBCTL" start web --stdout dir.d/l
+	assert_output dir.d/log.txt
+	# Past NAME, the words are the task's: a command, then its files.
+	run comp "$JOBCTL" start web --listen tcp:127.0.0.1:0 sleep
+	assert_line sleep
+	run comp "$JOBCTL" start web -- cat dir.d/
+	assert_output dir.d/log.txt
+	run comp "$JOBCTL" start web -- cat --std
+	assert_output ""
+	# Job names come from the jobd that jobctl would talk to.
+	jc start web -- sleep 100
+	jc start worker -- sleep 100
+	jc start other -- /bin/true
+	run comp "$JOBCTL" stop w
+	assert_output $'web\nworker'
+	run comp "$JOBCTL" status ""
+	assert_output $'other\nweb\nworker'
+	run comp "$JOBCTL" wait --timeout 3 o
+	assert_output other
+	run comp "$JOBCTL" stop web ""
+	assert_output ""
+	# ... the one -s names, wherever it is on the line.
+	JOBD_SOCKET=$BATS_TEST_TMPDIR/none.sock run comp "$JOBCTL" signal ""
+	assert_output ""
+	JOBD_SOCKET=$BATS_TEST_TMPDIR/none.sock run comp "$JOBCTL" \
+	    -s "$SOCK" signal ""
+	assert_output $'other\nweb\nworker'
+	JOBD_SOCKET=$BATS_TEST_TMPDIR/none.sock run comp "$JOBCTL" \
+	    stop --socket="$SOCK" wo
+	assert_output worker
 }
 
 @test "usage errors exit 2; help for each command" {
