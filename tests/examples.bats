@@ -197,3 +197,37 @@ while time.time() < end and second < 20:
 	stop_job fifo-writer "$wpid"
 	stop_job fifo-reader "$rpid"
 }
+
+@test "doc/jobd.8: a null fd entry is a closed fd (EBADF), {\"type\": \"null\"} is /dev/null" {
+	local doc
+	doc=$(tr '\n' ' ' <"$SRCDIR/doc/jobd.8")
+	assert_regex "$doc" 'JSON literal .B null .*leaves that fd closed'
+	assert_regex "$doc" 'writes to a closed fd 1 gets .B EBADF'
+	assert_regex "$doc" '.B \{\\\(dqtype\\\(dq:\\ \\\(dqnull\\\(dq\} opens .I /dev/null'
+
+	# What the document says, on real tasks: fd 1 given as null, then
+	# as {"type": "null"}; each task reports on fd 2, a file.
+	local script='if /bin/echo x; then echo "write ok" >&2; else echo "write failed" >&2; fi
+[ -e /proc/self/fd/1 ] && echo "fd1 $(readlink /proc/$$/fd/1)" >&2 || echo "fd1 closed" >&2'
+	local t
+	for t in closed devnull; do
+		local fd1=null
+		[ $t = devnull ] && fd1='{"type": "null"}'
+		put "$t" "$(jq -cn --arg s "$script" --arg err "$T/$t.err" \
+		    --arg cwd "$T" --argjson fd1 "$fd1" \
+		    '{tasks: [{exec: "/bin/sh", args: ["-c", $s],
+		      envs: {PATH: "/usr/bin:/bin"}, cwd: $cwd,
+		      fd: [{type: "null"}, $fd1,
+		           {type: "file", path: $err, mode: "w"}]}]}')"
+		assert_equal "$code" 201
+		wait_job "$t"
+		assert_equal "$(jb .tasks[0].exit_code)" 0
+	done
+	cat "$T/closed.err"
+	grep -q 'Bad file descriptor' "$T/closed.err"
+	grep -qx 'write failed' "$T/closed.err"
+	grep -qx 'fd1 closed' "$T/closed.err"
+	cat "$T/devnull.err"
+	[ "$(cat "$T/devnull.err")" = "write ok
+fd1 /dev/null" ]
+}
