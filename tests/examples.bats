@@ -17,6 +17,8 @@ teardown() {
 	local rc=0 p
 	# Stopping jobd stops every job it still runs, as DELETE does.
 	jobd_stop || rc=1
+	# runsv and all it started (the runit test)
+	runsv_gone || rc=1
 	reap_strays
 	if [ -f "$T/.own_tmp" ]; then
 		while read -r p; do
@@ -230,4 +232,79 @@ while time.time() < end and second < 20:
 	cat "$T/devnull.err"
 	[ "$(cat "$T/devnull.err")" = "write ok
 fd1 /dev/null" ]
+}
+
+# runsv_gone: runsv and everything it started are gone (teardown of the
+# runit test); kills what is left and fails if anything was.
+runsv_gone() {
+	local pid=${RUNSV_PID:-} p left=
+	[ -n "$pid" ] || return 0
+	RUNSV_PID=
+	sv exit "$SV" >/dev/null 2>&1 || true
+	wait_until "! alive $pid" 10 || left="runsv $pid"
+	for p in $(descendants "$pid") $RUNSV_KIDS; do
+		alive "$p" && left="$left $p($(cat /proc/$p/comm 2>/dev/null))"
+	done
+	if [ -n "$left" ]; then
+		kill -KILL $(descendants "$pid") $RUNSV_KIDS "$pid" 2>/dev/null
+		echo "left running after sv exit: $left" >&2
+		return 1
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+@test "runit/jobd: runsv runs jobinit and jobd, svlogd logs, jobs run, sv down stops them all" {
+	command -v runsv >/dev/null || skip "runit is not installed (scripts/bootstrap installs it)"
+	SV=$T/sv/jobd
+	mkdir -p "$T/sv"
+	cp -R "$EX/runit/jobd" "$SV"
+	local rsock=$T/r.sock
+	cat >"$SV/conf" <<-CONF
+		PATH=$BUILDDIR/src:\$PATH
+		JOBD_SOCKET=$rsock
+		JOBD_LOGDIR=$T/log
+	CONF
+	[ -n "${VALGRIND:-}" ] && echo "PATH=$BUILDDIR/vg:\$PATH" >>"$SV/conf"
+	runsv "$SV" </dev/null >"$T/runsv.out" 2>&1 3>&- &
+	RUNSV_PID=$!
+	RUNSV_KIDS=
+	wait_until "curl -s --max-time 1 --unix-socket '$rsock' http://localhost/ >/dev/null" 15 ||
+		fail "jobd does not answer on $rsock: $(sv status "$SV"; cat "$T/log/current" "$T/runsv.out" 2>/dev/null)"
+	run sv status "$SV"
+	assert_success
+	assert_output --regexp "^run: $SV: \(pid [0-9]+\) [0-9]+s; run: log: \(pid [0-9]+\)"
+	local init
+	init=$(sed -n 's/^run: [^(]*(pid \([0-9]*\)).*/\1/p' <<<"$output")
+	comm_is "$init" jobinit
+
+	# a job through curl, on the service's socket
+	local jpid
+	code=$(curl -sS --max-time 15 --unix-socket "$rsock" -o "$T/put" -w '%{http_code}' \
+	    -X PUT http://localhost/job/sleeper --data-binary "$(sh_job 'exec sleep 1000')")
+	assert_equal "$code" 201
+	jpid=$(jq -r .pid "$T/put")
+	alive "$jpid"
+	comm_is "$jpid" sleep
+	RUNSV_KIDS="$(descendants "$RUNSV_PID")"
+
+	# what jobinit and jobd said went through svlogd, timestamped
+	wait_until "grep -q 'jobd' '$T/log/current' 2>/dev/null" 10 ||
+		fail "nothing from jobd in $T/log/current"
+	assert_regex "$(head -n 1 "$T/log/current")" '^[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9:.]+ '
+
+	# sv down: TERM to jobinit, forwarded to jobd, which stops the job
+	run sv down "$SV"
+	assert_success
+	wait_until "! alive $jpid" 20 || fail "the job's process $jpid outlived sv down"
+	wait_until "! alive $init" 20 || fail "jobinit $init outlived sv down"
+	wait_until "sv status '$SV' | grep -q '^down: '" 10
+	run sv status "$SV"
+	assert_output --regexp "^down: $SV: [0-9]+s, normally up; run: log: "
+	local p
+	for p in $RUNSV_KIDS; do
+		[ "$(cat /proc/$p/comm 2>/dev/null)" = svlogd ] && continue
+		if alive "$p"; then fail "process $p ($(cat /proc/$p/comm)) outlived sv down"; fi
+	done
+	run curl -s --max-time 2 --unix-socket "$rsock" http://localhost/
+	assert_failure
 }
