@@ -19,6 +19,7 @@ teardown() {
 	jobd_stop || rc=1
 	# runsv and all it started (the runit test)
 	runsv_gone || rc=1
+	sysv_cleanup || rc=1
 	reap_strays
 	if [ -f "$T/.own_tmp" ]; then
 		while read -r p; do
@@ -305,6 +306,97 @@ runsv_gone() {
 		[ "$(cat /proc/$p/comm 2>/dev/null)" = svlogd ] && continue
 		if alive "$p"; then fail "process $p ($(cat /proc/$p/comm)) outlived sv down"; fi
 	done
+	run curl -s --max-time 2 --unix-socket "$rsock" http://localhost/
+	assert_failure
+}
+
+# sysv_cleanup: kill what the init script started, if a test left it.
+sysv_cleanup() {
+	local p left=
+	for p in ${SYSV_PIDS:-}; do
+		alive "$p" || continue
+		left="$left $p"
+		kill -KILL $(descendants "$p") "$p" 2>/dev/null
+	done
+	SYSV_PIDS=
+	[ -z "$left" ] || { echo "left running by the init script:$left" >&2; return 1; }
+}
+
+# sysv ARGS: run the init script with the test's defaults file.
+sysv() {
+	run env JOBD_DEFAULTS="$T/defaults" "$EX/sysvinit/jobd" "$@"
+}
+
+# sysv_pid: jobinit's pid from the pidfile; remembered for teardown.
+sysv_pid() {
+	pid=$(cat "$T/jobd.pid")
+	SYSV_PIDS="${SYSV_PIDS:-} $pid $(descendants "$pid")"
+}
+
+@test "sysvinit/jobd: start, status, restart, stop with start-stop-daemon, jobs stopped with jobd" {
+	local rsock=$T/r.sock pid pid2 jpid
+	cat >"$T/defaults" <<-CONF
+		JOBINIT=$BUILDDIR/src/jobinit
+		JOBD=$BUILDDIR/src/jobd
+		JOBD_SOCKET=$rsock
+		JOBD_OPTS=-v
+		PIDFILE=$T/jobd.pid
+		LOGFILE=$T/jobd.out
+	CONF
+	sysv status
+	assert_equal "$status" 3
+	assert_output "jobd is not running"
+
+	sysv start
+	assert_success
+	sysv_pid
+	comm_is "$pid" jobinit
+	wait_until "curl -s --max-time 1 --unix-socket '$rsock' http://localhost/ >/dev/null" 15 ||
+		fail "jobd does not answer: $(cat "$T/jobd.out")"
+	sysv status
+	assert_success
+	assert_output "jobd is running (pid $pid)"
+	# what jobd logs (-v: every request) goes to LOGFILE
+	wait_until "grep -q 'GET /' '$T/jobd.out'" 10
+
+	code=$(curl -sS --max-time 15 --unix-socket "$rsock" -o "$T/put" -w '%{http_code}' \
+	    -X PUT http://localhost/job/sleeper --data-binary "$(sh_job 'exec sleep 1000')")
+	assert_equal "$code" 201
+	jpid=$(jq -r .pid "$T/put")
+	comm_is "$jpid" sleep
+	sysv_pid
+
+	# start again: already running, nothing new
+	sysv start
+	assert_success
+	assert_equal "$(cat "$T/jobd.pid")" "$pid"
+
+	# restart: jobd stops its jobs, a new jobinit and jobd serve
+	sysv restart
+	assert_success
+	if alive "$pid"; then fail "the old jobinit $pid outlived restart"; fi
+	if alive "$jpid"; then fail "the job's process $jpid outlived restart"; fi
+	pid2=$pid
+	sysv_pid
+	[ "$pid" != "$pid2" ]
+	comm_is "$pid" jobinit
+	wait_until "curl -s --max-time 1 --unix-socket '$rsock' http://localhost/ >/dev/null" 15 ||
+		fail "jobd does not answer after restart: $(cat "$T/jobd.out")"
+	code=$(curl -sS --max-time 15 --unix-socket "$rsock" -o "$T/put" -w '%{http_code}' \
+	    -X PUT http://localhost/job/sleeper --data-binary "$(sh_job 'exec sleep 1000')")
+	assert_equal "$code" 201
+	jpid=$(jq -r .pid "$T/put")
+	sysv_pid
+
+	sysv stop
+	assert_success
+	if alive "$pid"; then fail "jobinit $pid outlived stop"; fi
+	if alive "$jpid"; then fail "the job's process $jpid outlived stop"; fi
+	[ ! -e "$T/jobd.pid" ]
+	sysv status
+	assert_equal "$status" 3
+	sysv stop
+	assert_success
 	run curl -s --max-time 2 --unix-socket "$rsock" http://localhost/
 	assert_failure
 }
