@@ -400,3 +400,75 @@ sysv_pid() {
 	run curl -s --max-time 2 --unix-socket "$rsock" http://localhost/
 	assert_failure
 }
+
+# orc ARGS: the openrc example, copied to $T/init.d/jobd (its settings
+# in $T/conf.d/jobd, where openrc-run looks beside the script), run by
+# openrc-run in a mount namespace of its own whose /run/openrc is $T/rc:
+# the machine's own openrc state (if any) is left alone.
+orc() {
+	run unshare --mount --propagation private sh -c '
+	    mount --bind "$1/rc" /run/openrc || exit 99
+	    shift; exec "$@"' sh "$T" "$T/init.d/jobd" --nodeps "$@"
+}
+
+@test "openrc/jobd: sh -n, depend(), then start, status, stop under openrc-run" {
+	sh -n "$EX/openrc/jobd"
+	# depend() with stubs: what it asks of the boot
+	run sh -c 'need() { echo "need $*"; }; use() { echo "use $*"; }
+	    after() { echo "after $*"; }; . "$1"; depend' sh "$EX/openrc/jobd"
+	assert_success
+	assert_output $'need localmount\nuse logger\nafter bootmisc'
+	# the command line, pidfile and log it builds from conf.d
+	run sh -c 'JOBD_SOCKET=/s.sock JOBD_OPTS=-v; . "$1"
+	    echo "$command $command_args"; echo "$command_background $pidfile $retry"
+	    echo "${output_log:-}${start_stop_daemon_args:-}"' \
+	    sh "$EX/openrc/jobd"
+	assert_success
+	assert_line --index 0 "/usr/local/sbin/jobinit --listen unix:/s.sock -- /usr/local/sbin/jobd -v"
+	assert_line --index 1 "true /run/jobd.pid TERM/30/KILL/5"
+	assert_regex "${lines[2]}" '^(--output )?/var/log/jobd.log$'
+
+	command -v openrc-run >/dev/null || skip "openrc is not installed (scripts/bootstrap installs it)"
+	[ -d /run/openrc ] || skip "no /run/openrc to hide the machine's openrc state behind"
+	unshare --mount true 2>/dev/null || skip "no mount namespaces here"
+	local rsock=$T/r.sock pid jpid
+	mkdir -p "$T/init.d" "$T/conf.d" "$T/rc"
+	(cd "$T/rc" && mkdir daemons exclusive failed hotplugged inactive options \
+	    scheduled started starting stopping wasinactive tmp && touch softlevel)
+	cp "$EX/openrc/jobd" "$T/init.d/jobd"
+	cat >"$T/conf.d/jobd" <<-CONF
+		JOBINIT=$BUILDDIR/src/jobinit
+		JOBD=$BUILDDIR/src/jobd
+		JOBD_SOCKET=$rsock
+		JOBD_OPTS=-v
+		JOBD_PIDFILE=$T/jobd.pid
+		JOBD_LOGFILE=$T/jobd.out
+	CONF
+	orc status
+	assert_equal "$status" 3
+	orc start
+	assert_success
+	pid=$(cat "$T/jobd.pid")
+	SYSV_PIDS="$pid"
+	comm_is "$pid" jobinit
+	wait_until "curl -s --max-time 1 --unix-socket '$rsock' http://localhost/ >/dev/null" 15 ||
+		fail "jobd does not answer: $(cat "$T/jobd.out")"
+	wait_until "grep -q 'GET /' '$T/jobd.out'" 10 ||
+		fail "jobd's log is not in JOBD_LOGFILE"
+	orc status
+	assert_success
+	assert_output --partial started
+	code=$(curl -sS --max-time 15 --unix-socket "$rsock" -o "$T/put" -w '%{http_code}' \
+	    -X PUT http://localhost/job/sleeper --data-binary "$(sh_job 'exec sleep 1000')")
+	assert_equal "$code" 201
+	jpid=$(jq -r .pid "$T/put")
+	comm_is "$jpid" sleep
+	SYSV_PIDS="$pid $(descendants "$pid")"
+
+	orc stop
+	assert_success
+	if alive "$pid"; then fail "jobinit $pid outlived stop"; fi
+	if alive "$jpid"; then fail "the job's process $jpid outlived stop"; fi
+	orc status
+	assert_equal "$status" 3
+}
