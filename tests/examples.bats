@@ -152,6 +152,10 @@ while time.time() < end and second < 20:
 	fi
 	grep -q '^200 hello from the first task' "$T/answers"
 	grep -q '^200 hello from the second task' "$T/answers"
+	# The change is not instant (a request after the HUP may still be
+	# the first task's), but once the second answers, the first is gone.
+	awk '/second task/ { s = 1 } s && /first task/ { print "after the second: " $0; bad = 1 }
+	    END { exit bad }' "$T/answers"
 
 	http GET /job/activated
 	assert_equal "$(jb .task)" 1
@@ -471,4 +475,90 @@ orc() {
 	if alive "$jpid"; then fail "the job's process $jpid outlived stop"; fi
 	orc status
 	assert_equal "$status" 3
+}
+
+# tour_part N: the Nth paragraph (from 1) of the README's tour, the
+# commands as a user pastes them, in $T/tour.N.
+tour_part() {
+	awk -v n="$1" -v out="$T/tour.$1" '
+	    /^A 30-second tour/ { on = 1; next }
+	    on && /^The same with jobctl/ { exit }
+	    on && /^    / { started = 1
+	        if (prev_blank) p++; prev_blank = 0
+	        if (p + 1 == n) print substr($0, 5) > out; next }
+	    on && started && /^$/ { prev_blank = 1 }' "$SRCDIR/README"
+	[ -s "$T/tour.$1" ] || fail "no part $1 in the README tour"
+}
+
+# tour N: run part N of the tour against the test's jobd.
+tour() {
+	tour_part "$1"
+	# (curl's progress meter goes to stderr: kept out of $output)
+	run env S="$SOCK" bash -c "exec 2>>'$T/tour.err'; set -e
+$(grep -v '^S=' "$T/tour.$1")"
+}
+
+# listening_on PORT: the local addresses listening on TCP PORT.
+listening_on() {
+	awk -v p="$(printf ':%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == p { print $2 }' \
+	    /proc/net/tcp /proc/net/tcp6
+}
+
+@test "README tour: web on 127.0.0.1 only, the restart task runs with _LAST_EXIT, DELETE cancels the rest" {
+	port_free 8080 || skip "127.0.0.1:8080 is in use on this machine: the tour cannot bind it"
+	own_tmp /tmp/web-restarts.log
+	local before=0 pid0 pid1
+	[ -e /tmp/web-restarts.log ] && before=$(wc -l </tmp/web-restarts.log)
+	tour_part 1
+	assert_equal "$(cat "$T/tour.1")" "S=/run/jobd.sock"
+
+	tour 2
+	assert_success
+	assert_equal "$(jq -r .state <<<"$output")" running
+	pid0=$(jq -r .pid <<<"$output")
+	wait_until '[ "$(get_url http://127.0.0.1:8080/)" = 200 ]' 10 ||
+		fail "the tour's web server does not answer on 127.0.0.1:8080"
+	# loopback only: not on every address of the machine
+	assert_equal "$(listening_on 8080)" "0100007F:1F90"
+
+	tour 3
+	assert_success
+	assert_equal "$(jq -r '[.state, .tasks[0].state, .tasks[1].state] | join(" ")' <<<"$output")" \
+	    "running running pending"
+
+	# the server is killed: the restart task runs, tells how, serves
+	tour 4
+	assert_success
+	wait_until '[ "$(wc -l 2>/dev/null </tmp/web-restarts.log || echo 0)" -gt "$before" ]' 10 ||
+		fail "the restart task wrote nothing to /tmp/web-restarts.log"
+	tour 5
+	assert_success
+	local said
+	said=$(sed -n 's/^cat [^#]*# *//p' "$T/tour.5")
+	assert_equal "$said" "web ended (SIGKILL), restarting"
+	assert_equal "${lines[-1]}" "$said"
+	wait_until '[ "$(get_url http://127.0.0.1:8080/)" = 200 ]' 10 ||
+		fail "the restarted web server does not answer"
+	http GET /job/web
+	assert_equal "$(jb '[.task, .tasks[0].signal, .tasks[1].state] | join(" ")')" "1 KILL running"
+	pid1=$(jb .pid)
+	if alive "$pid0"; then fail "the first server $pid0 is still alive"; fi
+
+	tour 6
+	assert_success
+	wait_until 'http GET /job/web; [ "$code" = 404 ]' 10 || fail "web was not forgotten"
+	wait_until "! alive $pid1" 5 || fail "the restarted server $pid1 outlived DELETE"
+
+	# DELETE while the first task runs: the restart task never runs
+	before=$(wc -l </tmp/web-restarts.log)
+	tour 2
+	assert_success
+	pid0=$(jq -r .pid <<<"$output")
+	wait_until '[ "$(get_url http://127.0.0.1:8080/)" = 200 ]' 10
+	http DELETE /job/web
+	assert_equal "$code" 202
+	wait_until 'http GET /job/web; [ "$code" = 404 ]' 10 || fail "web was not forgotten"
+	wait_until "! alive $pid0" 5 || fail "the server $pid0 outlived DELETE"
+	assert_equal "$(wc -l </tmp/web-restarts.log)" "$before"
+	[ "$(get_url http://127.0.0.1:8080/)" = 000 ]
 }
