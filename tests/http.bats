@@ -198,40 +198,38 @@ statuses() {
 
 @test "a ?wait= answer is due when asked, even behind answers the client has not read" {
 	jobd_stop
-	jobd_start --idle-timeout 20
+	jobd_start --idle-timeout 60
 	put a "$(sh_job 'exec sleep 100')"
 	# 1,500 pipelined answers fill the socket; the client reads them
-	# slowly. The wait answer is due 1 s after jobd reads its request,
-	# long before the idle timeout.
+	# slowly. The wait answer is due 1 s after jobd reads its request:
+	# it comes, the job still running, and the connection stays open.
+	# How long the reading takes is the machine's business (bench/),
+	# not this test's: a loaded machine only makes it slower.
 	run $PY -c '
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 s.sendall(b"GET / HTTP/1.1\r\n\r\n" * 1500 +
           b"GET /job/a?wait=1 HTTP/1.1\r\n\r\n")
-t0 = time.time(); data = b""; s.settimeout(25)
+data = b""; s.settimeout(50)
 while data.count(b"HTTP/1.1 ") < 1501:
     b = s.recv(2048)
     if not b: break
     data += b
     time.sleep(0.01)
 last = data[data.rfind(b"HTTP/1.1 "):]
-print("answers %d in %.1f s after reading began" %
-      (data.count(b"HTTP/1.1 "), time.time() - t0))
+print("answers %d" % data.count(b"HTTP/1.1 "))
 print("running" if b"\"state\":\"running\"" in last else "last: %r" % last[:300])
 ' "$SOCK"
 	echo "$output"
 	assert_success
+	assert_line --index 0 "answers 1501"
 	assert_line --index 1 running
-	local secs
-	secs=$(sed -n 's/.* in \([0-9.]*\) s .*/\1/p' <<<"${lines[0]}")
-	assert_regex "${lines[0]}" "^answers 1501 "
-	# under the idle timeout, which answered it before
-	(( ${secs%.*} < 10 ))
 }
 
 @test "a slow request within the time limit is served" {
 	jobd_stop
-	jobd_start --request-timeout 3
+	# about 1 s of sending, one byte every 20 ms, well within 30 s
+	jobd_start --request-timeout 30
 	printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >"$T/req"
 	raw --bytewise --delay 0.02
 	assert_equal "$(statuses)" "200 "
