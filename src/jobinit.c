@@ -547,15 +547,15 @@ chan_flush(void)
 	int		 len;
 
 	while (chan != -1 && hello && !want_out) {
+		first = nexits > 0 ? exits[exit_head].seq : next_seq;
+		if (send_seq < first)
+			send_seq = first;
 		if (ready_due && send_seq > ready_after) {
 			if (chan_send("READY", 5) == -1)
 				break;
 			ready_due = 0;
 			continue;
 		}
-		first = nexits > 0 ? exits[exit_head].seq : next_seq;
-		if (send_seq < first)
-			send_seq = first;
 		if (send_seq >= next_seq)
 			break;
 		e = &exits[(exit_head + (send_seq - first)) % EXITS_MAX];
