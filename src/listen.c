@@ -460,7 +460,10 @@ listen_close(struct lsock *ls)
  * Sockets passed by the parent (the LISTEN_FDS protocol, as in nbdkit's
  * socket-activation.c): taken only when LISTEN_PID is ours. The three
  * variables are removed from the environment in every case, so nothing
- * started later sees them.
+ * started later sees them. jobinit passes its control channel, named
+ * "jobinit", after the listening sockets, and its stored fds after that:
+ * those are not sockets to serve. They are left open, CLOEXEC, and not
+ * returned.
  */
 int
 listen_inherit(int flags, struct lsock **out, int *nout, char *err,
@@ -482,7 +485,7 @@ listen_inherit(int flags, struct lsock **out, int *nout, char *err,
 	snames = getenv("LISTEN_FDNAMES");
 	if (spid == NULL || sfds == NULL ||
 	    parse_uint(spid, INT_MAX, &pid) == -1 || (pid_t)pid != getpid() ||
-	    parse_uint(sfds, 4096, &n) == -1 || n == 0) {
+	    parse_uint(sfds, LISTEN_MAXFDS, &n) == -1 || n == 0) {
 		unsetenv("LISTEN_PID");
 		unsetenv("LISTEN_FDS");
 		unsetenv("LISTEN_FDNAMES");
@@ -500,6 +503,8 @@ listen_inherit(int flags, struct lsock **out, int *nout, char *err,
 	name = rest != NULL ? strsep(&rest, ":") : NULL;
 	for (i = 0; i < n; i++) {
 		fd = 3 + (int)i;
+		if (name != NULL && strcmp(name, "jobinit") == 0)
+			break;
 		ls[i].fd = fd;
 		ls[i].inherited = 1;
 		if (fstat(fd, &st) == -1) {
@@ -541,9 +546,15 @@ listen_inherit(int flags, struct lsock **out, int *nout, char *err,
 			goto nomem;
 		name = rest != NULL ? strsep(&rest, ":") : NULL;
 	}
+	for (fd = 3 + (int)i; fd < 3 + (int)n; fd++)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	free(names);
+	if (i == 0) {
+		free(ls);
+		ls = NULL;
+	}
 	*out = ls;
-	*nout = (int)n;
+	*nout = (int)i;
 	return 0;
 nomem:
 	snprintf(err, errlen, "LISTEN_FDS: %s", strerror(ENOMEM));

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 
 #define LISTEN_ERRLEN	256
+/* jobinit passes up to 65,536 stored fds besides its sockets. */
+#define LISTEN_MAXFDS	(65536 + 4096)
 #define LISTEN_ADDRLEN	160	/* "unix:" + sun_path, or tcp:[v6]:port */
 
 /* Flags for listen_bind and listen_inherit. */

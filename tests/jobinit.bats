@@ -113,7 +113,7 @@ orphans_script() {
 	assert_line --index 0 --partial 'is not a loopback address'
 	run -2 "$JOBINIT" --listen "unix:$T/s" --fdname a --fdname b -- true
 	assert_line --index 0 'jobinit: 2 --fdname for 1 --listen'
-	for bad in 'a:b' '' 'with space' "$(printf 'x%.0s' $(seq 256))"; do
+	for bad in 'a:b' '' 'with space' jobinit "$(printf 'x%.0s' $(seq 256))"; do
 		run -2 "$JOBINIT" --listen "unix:$T/s" --fdname "$bad" -- true
 		assert_line --index 0 --partial 'jobinit: --fdname:'
 	done
@@ -129,7 +129,7 @@ orphans_script() {
 
 @test "--allow-remote lets a non-loopback address through" {
 	run -0 timeout 10 "$JOBINIT" --allow-remote --listen tcp:0.0.0.0:0 \
-	    --once -- sh -c 'test "$LISTEN_FDS" = 1'
+	    --once -- sh -c 'test "$LISTEN_FDS" = 2'
 	assert_line --regexp '^jobinit: listening on tcp:0\.0\.0\.0:[0-9]+ as fd 3'
 }
 
@@ -235,11 +235,11 @@ orphans_script() {
 	refute_line --partial restarting
 }
 
-@test "a child that dies on its own is started again with the same socket" {
+@test "a child that fails is started again with the same socket, at once the first time" {
 	jobinit_start --listen "unix:$T/s" -- sh -c "
 		echo \$\$ \$LISTEN_PID \$(readlink /proc/\$\$/fd/3) >> $T/runs
 		[ \$(wc -l < $T/runs) -ge 3 ] && exec sleep 60
-		exit 0"
+		exit 1"
 	wait_until "[ \$(wc -l < $T/runs) -ge 3 ]"
 	run -0 awk '$1 != $2 { print "LISTEN_PID " $2 " for pid " $1 }' \
 	    "$T/runs"
@@ -247,36 +247,50 @@ orphans_script() {
 	assert_equal "$(awk '{ print $1 }' "$T/runs" | sort -u | wc -l)" 3
 	assert_equal "$(awk '{ print $3 }' "$T/runs" | sort -u | wc -l)" 1
 	assert_regex "$(head -1 "$T/runs")" ' socket:\[[0-9]+\]$'
-	assert_equal "$(grep -c 'restarting in 100 ms' "$JI_LOG")" 1
-	assert_equal "$(grep -c 'restarting in 200 ms' "$JI_LOG")" 1
+	run -0 grep -o 'restarting .*' "$JI_LOG"
+	assert_output "$(printf '%s\n' 'restarting at once' \
+	    'restarting in 100 ms')"
 }
 
-@test "restart backoff: 100 ms doubling while the child dies young, reset after a second" {
+@test "a child that exits 0 is not restarted: jobinit exits 0" {
+	run -0 timeout 10 "$JOBINIT" -- sh -c "echo x >> $T/runs; exit 0"
+	assert_equal "$(wc -l <"$T/runs")" 1
+	assert_line 'jobinit: not restarting a program that exited 0'
+	refute_line --regexp 'restarting (at|in)'
+	# Nor after a failure: the clean stop ends it.
+	run -0 timeout 10 "$JOBINIT" -- sh -c "echo x >> $T/runs2
+		[ \$(wc -l < $T/runs2) -ge 2 ] && exit 0; kill -KILL \$\$"
+	assert_equal "$(wc -l <"$T/runs2")" 2
+	assert_line 'jobinit: restarting at once'
+}
+
+@test "restart backoff: at once, then 100 ms doubling while the child dies young, reset after a second" {
 	local -a d
-	# Starts 1-4 die at once, 5 lives 1.3 s, 6 dies at once, 7 stays.
+	# Starts 1-5 die at once, 6 lives 1.3 s, 7 dies at once, 8 stays.
 	jobinit_start -- sh -c "
 		n=\$(( \$(cat $T/n 2>/dev/null || echo 0) + 1 ))
 		echo \$n > $T/n
 		echo start \$(date +%s%3N) >> $T/times
-		[ \$n -eq 5 ] && sleep 1.3
-		[ \$n -ge 7 ] && exec sleep 60
+		[ \$n -eq 6 ] && sleep 1.3
+		[ \$n -ge 8 ] && exec sleep 60
 		echo end \$(date +%s%3N) >> $T/times
 		exit 1"
-	wait_until "[ \"\$(cat $T/n 2>/dev/null)\" = 7 ]" 20
-	run -0 grep -o 'restarting in [0-9]* ms' "$JI_LOG"
-	assert_output "$(printf 'restarting in %s ms\n' 100 200 400 800 100 200)"
+	wait_until "[ \"\$(cat $T/n 2>/dev/null)\" = 8 ]" 20
+	run -0 grep -o 'restarting .*' "$JI_LOG"
+	assert_output "$(printf '%s\n' 'restarting at once' \
+	    'restarting in 100 ms' 'restarting in 200 ms' \
+	    'restarting in 400 ms' 'restarting in 800 ms' \
+	    'restarting at once' 'restarting in 100 ms')"
 	# The delays measured by the children: end of one to start of next.
 	mapfile -t d < <(awk '$1 == "end" { e = $2 }
 	    $1 == "start" && e { print $2 - e; e = 0 }' "$T/times")
 	echo "delays: ${d[*]}" >&2
-	assert_equal "${#d[@]}" 6
-	[ "${d[0]}" -ge 95 ]
-	[ "${d[1]}" -ge 195 ] && [ "${d[1]}" -gt "${d[0]}" ]
-	[ "${d[2]}" -ge 395 ] && [ "${d[2]}" -gt "${d[1]}" ]
-	[ "${d[3]}" -ge 795 ] && [ "${d[3]}" -gt "${d[2]}" ]
-	# After a child that lived more than a second: 100 ms again.
-	[ "${d[4]}" -ge 95 ] && [ "${d[4]}" -lt 795 ]
-	[ "${d[5]}" -ge 195 ]
+	assert_equal "${#d[@]}" 7
+	[ "${d[1]}" -ge 95 ]
+	[ "${d[2]}" -ge 195 ] && [ "${d[2]}" -gt "${d[1]}" ]
+	[ "${d[3]}" -ge 395 ] && [ "${d[3]}" -gt "${d[2]}" ]
+	[ "${d[4]}" -ge 795 ] && [ "${d[4]}" -gt "${d[3]}" ]
+	[ "${d[6]}" -ge 95 ]
 }
 
 @test "TERM while waiting to restart: exit at once with the last child's status" {
@@ -285,7 +299,7 @@ orphans_script() {
 	kill -TERM "$JI_PID"
 	jobinit_wait 1
 	assert_equal "$status" 6
-	assert_equal "$(wc -l <"$T/runs")" 5
+	assert_equal "$(wc -l <"$T/runs")" 6
 	grep -q 'while waiting to restart: exiting with status 6' "$JI_LOG"
 }
 
@@ -331,19 +345,20 @@ for fd in (3, 4):
 	[ -n "$port" ]
 	grep -qx "jobinit: listening on unix:$T/a.sock as fd 3 (web)" "$JI_LOG"
 	assert_equal "$(listen_env "$pid")" "$(printf '%s\n' \
-	    LISTEN_FDNAMES=web:socket LISTEN_FDS=2 "LISTEN_PID=$pid")"
+	    LISTEN_FDNAMES=web:socket:jobinit LISTEN_FDS=3 "LISTEN_PID=$pid")"
 	run -0 fds_of "$pid"
-	assert_equal "${#lines[@]}" 5
+	assert_equal "${#lines[@]}" 6
 	assert_line --index 0 '0 /dev/null'
 	assert_line --index 1 "1 $JI_LOG"
 	assert_line --index 2 "2 $JI_LOG"
 	assert_line --index 3 --regexp '^3 socket:'
 	assert_line --index 4 --regexp '^4 socket:'
+	assert_line --index 5 --regexp '^5 socket:'
 	assert_equal "$(sed -n 1p "$T/socks")" "3 AF_UNIX 1 $T/a.sock True"
 	assert_equal "$(sed -n 2p "$T/socks")" "4 AF_INET 1 ('127.0.0.1', $port) True"
 }
 
-@test "no sockets: no LISTEN_* for the child, stale ones are not passed on" {
+@test "no sockets: only the channel for the child, stale LISTEN_* not passed on" {
 	local pid
 	env LISTEN_PID=1 LISTEN_FDS=1 LISTEN_FDNAMES=x "$JOBINIT" -- \
 	    sh -c "echo \$\$ > $T/pid; exec sleep 60" \
@@ -351,10 +366,12 @@ for fd in (3, 4):
 	JI_PID=$!
 	wait_until "[ -s $T/pid ]"
 	pid=$(cat "$T/pid")
-	assert_equal "$(listen_env "$pid")" ''
+	assert_equal "$(listen_env "$pid")" "$(printf '%s\n' \
+	    LISTEN_FDNAMES=jobinit LISTEN_FDS=1 "LISTEN_PID=$pid")"
 	run -0 fds_of "$pid"
-	assert_equal "${#lines[@]}" 3
-	refute_line --regexp '^3 '
+	assert_equal "${#lines[@]}" 4
+	assert_line --index 3 --regexp '^3 socket:'
+	refute_line --regexp '^4 '
 }
 
 @test "sockets with stdin closed: fds 3.., the child's stdin is /dev/null" {
@@ -365,10 +382,11 @@ for fd in (3, 4):
 	wait_until "[ -s $T/pid ]"
 	pid=$(cat "$T/pid")
 	run -0 fds_of "$pid"
-	assert_equal "${#lines[@]}" 4
+	assert_equal "${#lines[@]}" 5
 	assert_line --index 0 '0 /dev/null'
 	assert_line --index 3 --regexp '^3 socket:'
-	assert_equal "$(listen_env "$pid" | grep FDS)" LISTEN_FDS=1
+	assert_line --index 4 --regexp '^4 socket:'
+	assert_equal "$(listen_env "$pid" | grep FDS)" LISTEN_FDS=2
 	# jobinit opened that /dev/null itself (read-write; bash would not).
 	flags=$(awk '$1 == "flags:" { print $2 }' "/proc/$JI_PID/fdinfo/0")
 	assert_equal "$(( 8#$flags & 3 ))" 2
@@ -551,4 +569,298 @@ requests_across_kill() {
 	    --listen "unix:$T/b" -- "$T/missing"
 	run -2 valgrind -q --error-exitcode=9 --leak-check=full "$JOBINIT" \
 	    --listen "unix:$T/b" --fdname a --fdname b -- true
+}
+
+# A child in Python that records every signal it gets in $T/sigs, one
+# name a line, and notes its pid in $T/pid.
+SIGREC='
+import os, signal, sys
+out = sys.argv[1]
+def rec(sig, frame):
+    with open(out + "/sigs", "a") as f:
+        f.write(signal.Signals(sig).name if sig < signal.SIGRTMIN
+                else "SIGRTMIN+%d" % (sig - signal.SIGRTMIN))
+        f.write("\n")
+for s in range(1, signal.SIGRTMAX + 1):
+    if s not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD):
+        try:
+            signal.signal(s, rec)
+        except (OSError, ValueError):
+            pass
+with open(out + "/pid", "w") as f:
+    f.write("%d\n" % os.getpid())
+while True:
+    signal.pause()
+'
+
+@test "every signal one can send from outside is forwarded; jobinit neither dies nor stops" {
+	local s
+	jobinit_start -- "$PY" -c "$SIGREC" "$T"
+	wait_until "[ -s $T/pid ]"
+	for s in HUP QUIT USR1 USR2 ALRM TSTP TTIN TTOU CONT WINCH URG PIPE \
+	    XCPU XFSZ VTALRM PROF IO PWR RTMIN RTMIN+1 RTMAX-1 RTMAX; do
+		kill -s "$s" "$JI_PID"
+		if [[ $s == RT* ]]; then
+			s=${s/RTMAX-1/RTMIN+$(( $(kill -l RTMAX) - $(kill -l RTMIN) - 1 ))}
+			s=${s/RTMAX/RTMIN+$(( $(kill -l RTMAX) - $(kill -l RTMIN) ))}
+			s=${s/#RTMIN/SIGRTMIN}
+			[ "$s" = SIGRTMIN ] && s=SIGRTMIN+0
+		else
+			s=SIG$s
+			[ "$s" = SIGIO ] && s=SIGIO
+		fi
+		if ! wait_until "grep -qx '$s' $T/sigs" 5; then
+			cat "$T/sigs" >&2
+			fail "$s not forwarded"
+		fi
+		# jobinit is running, not stopped.
+		alive "$JI_PID"
+		[ "$(sed 's/.*) //' "/proc/$JI_PID/stat" | cut -c1)" != T ]
+	done
+	assert_equal "$(starts)" 1
+	grep -q "forwarding signal 14 (Alarm clock) to pid $(cat "$T/pid")" \
+	    "$JI_LOG"
+}
+
+@test "SIGCHLD left ignored by the parent: the child is still reaped, restarted, its status returned" {
+	local ign='import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+os.execv(sys.argv[1], sys.argv[1:])'
+	run -5 timeout 10 "$PY" -c "$ign" "$JOBINIT" --once -- sh -c 'exit 5'
+	assert_line 'jobinit: exiting with status 5'
+	run -0 timeout 10 "$PY" -c "$ign" "$JOBINIT" -- sh -c "
+		echo x >> $T/runs
+		[ \$(wc -l < $T/runs) -ge 2 ] && exit 0
+		exit 1"
+	assert_equal "$(wc -l <"$T/runs")" 2
+	# The orphans too are reaped (and relayed), not left to the kernel.
+	run -0 timeout 10 "$PY" -c "$ign" "$JOBINIT" --once -- sh -c \
+	    "sh -c 'sleep 0.2; exit 3' & exit 0"
+}
+
+@test "--group: a signal reaches every process of the child's group" {
+	local script="
+		trap 'echo child >> $T/sigs' USR1
+		sh -c \"trap 'echo grandchild >> $T/sigs' USR1
+			echo \\\$\\\$ > $T/gc; while :; do sleep 0.05; done\" &
+		echo \$\$ > $T/pid
+		while :; do sleep 0.05; done"
+	jobinit_start --group -- sh -c "$script"
+	wait_until "[ -s $T/pid ] && [ -s $T/gc ]"
+	kill -USR1 "$JI_PID"
+	wait_until "grep -qx child $T/sigs && grep -qx grandchild $T/sigs" 5
+	grep -q "forwarding signal 10 (User defined signal 1) to process group $(cat "$T/pid")" "$JI_LOG"
+	stop_tree "$JI_PID"
+	JI_PID=
+	# Without --group, the child alone.
+	rm -f "$T/sigs" "$T/pid" "$T/gc"
+	jobinit_start -- sh -c "$script"
+	wait_until "[ -s $T/pid ] && [ -s $T/gc ]"
+	kill -USR1 "$JI_PID"
+	wait_until "grep -qx child $T/sigs" 5
+	kill -USR1 "$(cat "$T/gc")"
+	wait_until "grep -qx grandchild $T/sigs" 5
+	assert_equal "$(grep -c . "$T/sigs")" 2
+}
+
+@test "-q: jobinit logs nothing of its own" {
+	run -0 timeout 10 "$JOBINIT" -q --listen "unix:$T/s" -- sh -c "
+		echo x >> $T/runs
+		[ \$(wc -l < $T/runs) -ge 2 ] && exit 0
+		kill -KILL \$\$"
+	assert_equal "$(wc -l <"$T/runs")" 2
+	refute_output
+	run -7 timeout 10 "$JOBINIT" --quiet --once -- sh -c 'exit 7'
+	refute_output
+	# Errors are still told.
+	run -127 timeout 10 "$JOBINIT" -q -- "$T/missing"
+	assert_output --partial "cannot find $T/missing"
+}
+
+@test "a terminal on stdin becomes the child's controlling terminal" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	run -0 timeout 20 script -qec "$JOBINIT --once -- sh -c '
+		ps -o tty= -p \$\$ > $T/tty
+		if (exec 3</dev/tty) 2>/dev/null; then echo yes > $T/ctty; fi
+		tty > $T/stdin'" /dev/null </dev/null
+	[ -s "$T/stdin" ]
+	assert_equal "$(cat "$T/ctty")" yes
+	# ps names the terminal (pts/N), as tty does for stdin.
+	assert_equal "/dev/$(tr -d ' ' <"$T/tty")" "$(cat "$T/stdin")"
+	# With no terminal, there is none (and no error).
+	run -0 timeout 10 "$JOBINIT" --once -- sh -c \
+	    "if (exec 3</dev/tty) 2>/dev/null; then echo yes; else echo no; fi > $T/none" \
+	    </dev/null
+	assert_equal "$(cat "$T/none")" no
+}
+
+# The control channel, with tests/fakechild.py: life N runs $T/lifeN.py.
+fakechild_start() {
+	jobinit_start "$@" -- "$PY" "$BATS_TEST_DIRNAME/fakechild.py" "$T"
+}
+
+@test "channel: a STORE sent just before a kill -9 is kept; the next life reads through the fd" {
+	cat >"$T/life1.py" <<-'PY'
+	r, w = os.pipe()
+	os.write(w, b"kept across a crash")
+	store("pipe", r)
+	a, b = socket.socketpair()
+	b.send(b"through a socket")
+	store("sock", a.fileno())
+	os.kill(os.getpid(), signal.SIGKILL)
+	PY
+	cat >"$T/life2.py" <<-'PY'
+	log("pipe", os.read(FDS["pipe"], 100).decode())
+	s = socket.socket(fileno=FDS["sock"])
+	log("sock", s.recv(100).decode())
+	done()
+	PY
+	fakechild_start --listen "unix:$T/s"
+	wait_until "[ -e $T/done2 ]" 20 || { cat "$JI_LOG" >&2; false; }
+	assert_equal "$(cat "$T/names1")" socket:jobinit
+	assert_equal "$(cat "$T/names2")" socket:jobinit:pipe:sock
+	assert_equal "$(cat "$T/log2")" "$(printf '%s\n' \
+	    'pipe kept across a crash' 'sock through a socket')"
+	grep -q 'killed by signal 9' "$JI_LOG"
+	run -0 listen_env "$(cat "$T/pid2")"
+	assert_line LISTEN_FDS=4
+}
+
+# pipes_of PID: how many pipe fds PID holds.
+pipes_of() {
+	ls -l "/proc/$1/fd" | grep -c 'pipe:' || true
+}
+
+@test "channel: STORE replaces, REMOVE forgets; bad messages are logged and their fds closed" {
+	cat >"$T/life1.py" <<-'PY'
+	def pipe(data):
+	    r, w = os.pipe()
+	    os.write(w, data)
+	    os.close(w)
+	    return r
+	store("a", pipe(b"one"))
+	store("b", pipe(b"two"))
+	store("c", pipe(b"three"))
+	store("a", pipe(b"four"))
+	remove("b")
+	remove("never-stored")
+	send("REMOVE b\n")
+	store("jobinit", pipe(b"x"))
+	store("bad:name", pipe(b"x"))
+	send("STORE nofd")
+	send("STORE two", [pipe(b"x"), pipe(b"x")])
+	send("BOGUS", [pipe(b"x")])
+	send("STORE " + "x" * 600, [pipe(b"x")])
+	send("ACK -1")
+	send("HELLO extra")
+	send("REMOVE  a")
+	hello()
+	sys.exit(3)
+	PY
+	cat >"$T/life2.py" <<-'PY'
+	for n in NAMES[1:]:
+	    log(n, os.read(FDS[n], 100).decode())
+	done()
+	PY
+	fakechild_start
+	wait_until "[ -e $T/done2 ]" 20 || { cat "$JI_LOG" >&2; false; }
+	assert_equal "$(cat "$T/names2")" jobinit:a:c
+	assert_equal "$(cat "$T/log2")" "$(printf '%s\n' 'a four' 'c three')"
+	# jobinit holds the two stored pipes, no more.
+	assert_equal "$(pipes_of "$JI_PID")" 2
+	run -0 grep -c 'control channel: bad message' "$JI_LOG"
+	assert_output 9
+	grep -qF 'bad message "STORE jobinit" with 1 fd' "$JI_LOG"
+	grep -qF 'bad message "STORE two" with 2 fds' "$JI_LOG"
+	grep -qF '(too long)' "$JI_LOG"
+}
+
+@test "channel: an exit before the child's death is relayed to the next life after HELLO, until ACKed" {
+	cat >"$T/life1.py" <<-'PY'
+	log(zombie(7))
+	log(zombie(8))
+	os._exit(1)
+	PY
+	cat >"$T/life2.py" <<-'PY'
+	for e in hello():
+	    log(*e)
+	ack(1)
+	os.kill(os.getpid(), signal.SIGKILL)
+	PY
+	cat >"$T/life3.py" <<-'PY'
+	for e in hello():
+	    log(*e)
+	log("READY")
+	done()
+	PY
+	fakechild_start
+	wait_until "[ -e $T/done3 ]" 20
+	# 7 << 8 = 1792, 8 << 8 = 2048: raw wait statuses.
+	assert_equal "$(cat "$T/log2")" "$(printf '%s\n' \
+	    "1 $(sed -n 1p "$T/log1") 1792" "2 $(sed -n 2p "$T/log1") 2048")"
+	assert_equal "$(cat "$T/log3")" "$(printf '%s\n' \
+	    "2 $(sed -n 2p "$T/log1") 2048" READY)"
+}
+
+@test "channel: an orphan's exit is sent live after READY, with its raw status" {
+	cat >"$T/life1.py" <<-'PY'
+	import subprocess
+	p = subprocess.Popen(["sh", "-c", "while [ ! -e %s/go ]; do "
+	    "sleep 0.02; done; kill -TERM $$" % D], start_new_session=True)
+	log(p.pid)
+	os._exit(2)
+	PY
+	cat >"$T/life2.py" <<-'PY'
+	log("before", *hello())
+	open(D + "/go", "w").close()
+	orphan = int(open(D + "/log1").read())
+	log(*live(orphan))
+	done()
+	PY
+	fakechild_start
+	wait_until "[ -e $T/done2 ]" 20 || { cat "$JI_LOG" >&2; false; }
+	# Killed by SIGTERM: status 15.
+	assert_equal "$(cat "$T/log2")" "$(printf '%s\n' before \
+	    "1 $(cat "$T/log1") 15")"
+	assert_equal "$(starts)" 2
+}
+
+@test "channel: a child that never reads does not block jobinit; the next life gets every exit" {
+	cat >"$T/life1.py" <<-'PY'
+	send("HELLO")
+	for i in range(1500):
+	    pid = os.fork()
+	    if pid == 0:
+	        if os.fork() == 0:
+	            os._exit(i % 100)
+	        os._exit(0)
+	    os.waitpid(pid, 0)
+	done()
+	PY
+	cat >"$T/life2.py" <<-'PY'
+	exits = hello()
+	log(len(exits), len(set(e[1] for e in exits)),
+	    [e[0] for e in exits] == list(range(1, 1501)),
+	    sorted(e[2] >> 8 for e in exits) == sorted(i % 100 for i in range(1500)))
+	ack(exits[-1][0])
+	done()
+	PY
+	fakechild_start
+	wait_until "[ -e $T/done1 ]" 60
+	# Every orphan is reaped while the child reads nothing...
+	wait_until "[ \$(children $JI_PID) -eq 1 ]" 10
+	assert_equal "$(zombies "$JI_PID")" 0
+	# ... and jobinit still forwards signals.
+	kill -KILL "$(cat "$T/pid1")"
+	wait_until "[ -e $T/done2 ]" 30
+	assert_equal "$(cat "$T/log2")" '1500 1500 True True'
+	refute grep -q dropped "$JI_LOG"
+}
+
+@test "channel: jobd under jobinit ignores the channel and serves its socket" {
+	jobinit_start --listen "unix:$SOCK" -- "$JOBD"
+	wait_until "answers $SOCK" 10
+	http GET /
+	assert_equal "$(jb '.sockets | length')" 1
+	assert_equal "$(jb '.sockets[0].name')" socket
 }
