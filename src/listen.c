@@ -503,7 +503,8 @@ listen_inherit(int flags, struct lsock **out, int *nout, char *err,
 	name = rest != NULL ? strsep(&rest, ":") : NULL;
 	for (i = 0; i < n; i++) {
 		fd = 3 + (int)i;
-		if (name != NULL && strcmp(name, "jobinit") == 0)
+		if (!(flags & LISTEN_HELD) && name != NULL &&
+		    strcmp(name, "jobinit") == 0)
 			break;
 		ls[i].fd = fd;
 		ls[i].inherited = 1;
