@@ -861,6 +861,9 @@ pipes_of() {
 	jobinit_start --listen "unix:$SOCK" -- "$JOBD"
 	wait_until "answers $SOCK" 10
 	http GET /
-	assert_equal "$(jb '.sockets | length')" 1
-	assert_equal "$(jb '.sockets[0].name')" socket
+	assert_equal "$(jb '.listen | length')" 1
+	assert_equal "$(jb '.listen[0].name')" socket
+	# It holds the channel (fd 4), CLOEXEC: no task of its gets it.
+	[ "$(readlink "/proc/$(pgrep -P "$JI_PID")/fd/4")" != "" ]
+	grep -q 'flags:.*2......$' "/proc/$(pgrep -P "$JI_PID")/fdinfo/4"
 }
