@@ -148,7 +148,7 @@ take(void)
 static void
 chan_cb(struct ev_loop *l, ev_io *w, int revents)
 {
-	int	 r, n = 0;
+	int	 r = 0, n = 0;
 
 	while (n++ < 256 && (r = take()) >= 0 && chan != -1) {
 		struct pollfd	 pfd = { chan, POLLIN, 0 };
@@ -212,6 +212,7 @@ ctl_start(void)
 {
 	if (chan == -1)
 		return;
+	on_exit_cb = job_relayed;
 	ev_io_init(&chan_io, chan_cb, chan, EV_READ);
 	ev_io_start(loop, &chan_io);
 }
