@@ -179,8 +179,8 @@ respond_err(struct conn *c, const struct jerr *e)
 
 	err_path(e, path, sizeof(path));
 	err_text(e, text, sizeof(text));
-	http_error(c, e->status, NULL, path[0] != '\0' ? path : NULL, "%s",
-	    text);
+	/* "" names the body itself. */
+	http_error(c, e->status, NULL, path, "%s", text);
 }
 
 static void
