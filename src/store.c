@@ -42,9 +42,15 @@ store_dir(void)
 int
 store_default(char *out, size_t size)
 {
-	char	 path[PATH_MAX], *slash;
-	size_t	 i;
+	char		 path[PATH_MAX], *slash;
+	const char	*env;
+	size_t		 i;
 
+	/* JOBD_STATE_DIR, as --state-dir, for a service manager or tests. */
+	if ((env = getenv("JOBD_STATE_DIR")) != NULL && env[0] == '/') {
+		snprintf(out, size, "%s", env);
+		return 0;
+	}
 	for (i = 0; i < nlisteners; i++) {
 		if (strncmp(listeners[i].ls.address, "unix:", 5) == 0) {
 			snprintf(out, size, "%s.state",

@@ -13,6 +13,9 @@ JOBCTL=${JOBCTL:-$BUILDDIR/src/jobctl}
 CLIENT="/usr/bin/python3 $BATS_TEST_DIRNAME/client.py"
 PY=/usr/bin/python3
 export PATH="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin:$PATH"
+# Each test's jobd keeps its state in the test's own directory, even one
+# on TCP alone (whose default would be shared).
+export JOBD_STATE_DIR="$BATS_TEST_TMPDIR/jobd.state"
 
 # wait_until 'shell condition' [seconds]: poll, bounded.
 wait_until() {

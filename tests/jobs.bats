@@ -386,7 +386,8 @@ setup() {
 	jobd_stop
 	world_dir
 	SOCK=$W/nobody.sock
-	setpriv --reuid=nobody --regid=nogroup --clear-groups "$JOBD" --listen "unix:$SOCK" \
+	env -u JOBD_STATE_DIR setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    "$JOBD" --listen "unix:$SOCK" \
 	    </dev/null >"$T/jobd.log" 2>&1 3>&- &
 	JOBD_PID=$!
 	JOBD_LOG=$T/jobd.log

@@ -168,7 +168,7 @@ PY
 	SOCK=/tmp/jobd-$uid/jobd.sock
 	[ ! -e "/tmp/jobd-$uid" ] || skip "/tmp/jobd-$uid exists already"
 	chmod 755 "$BATS_TEST_TMPDIR"
-	env -u JOBD_SOCKET -u XDG_RUNTIME_DIR setpriv --reuid=nobody --regid=nogroup \
+	env -u JOBD_SOCKET -u XDG_RUNTIME_DIR -u JOBD_STATE_DIR setpriv --reuid=nobody --regid=nogroup \
 	    --clear-groups "$JOBD" </dev/null >"$BATS_TEST_TMPDIR/jobd.log" 2>&1 3>&- &
 	JOBD_PID=$!
 	JOBD_LOG=$BATS_TEST_TMPDIR/jobd.log
