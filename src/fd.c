@@ -635,22 +635,6 @@ fd_spec_clear(struct fdspec *f)
 }
 
 static struct jsock *
-restore_find(struct job *j, const struct fdspec *f)
-{
-	const struct fdtype	*t = &fdtypes[f->kind];
-	struct jsock		*s;
-	int			 i;
-
-	for (i = 0; i < j->nsocks; i++) {
-		s = &j->socks[i];
-		if (s->kind == f->kind && s->ls.address != NULL &&
-		    t->same(s, f))
-			return s;
-	}
-	return NULL;
-}
-
-static struct jsock *
 next_unset(struct job *j)
 {
 	int	 i;
@@ -693,7 +677,7 @@ fd_restore(struct job *j, int n, const char *const *addr,
 			if (f->kind >= nitems(fdtypes) ||
 			    fdtypes[f->kind].hold == NULL)
 				continue;
-			if ((f->sock = restore_find(j, f)) != NULL)
+			if ((f->sock = hold_find(j, f)) != NULL)
 				continue;
 			if ((s = next_unset(j)) == NULL)
 				return -1;
