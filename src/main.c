@@ -127,6 +127,38 @@ add_listener(const struct lsock *ls)
 	listeners[nlisteners++].ls = *ls;
 }
 
+/*
+ * An address given with --listen that is already among the inherited
+ * sockets is not bound twice: jobd re-exec'd itself with the same
+ * arguments, or the parent bound it for us. After a re-exec the socket
+ * file is still ours, to unlink at exit as the first jobd would have.
+ */
+static int
+already_inherited(const struct laddr *la, int reexec)
+{
+	struct stat	 st;
+	struct lsock	*ls;
+	char		 addr[LISTEN_ERRLEN];
+	size_t		 i;
+
+	if (listen_format((const struct sockaddr *)&la->ss, la->sslen,
+	    la->socktype, addr, sizeof(addr)) == -1)
+		return 0;
+	for (i = 0; i < nlisteners; i++) {
+		ls = &listeners[i].ls;
+		if (strcmp(ls->address, addr) != 0)
+			continue;
+		if (reexec && la->family == AF_UNIX && ls->path == NULL &&
+		    stat(addr + 5, &st) == 0) {
+			ls->path = strdup(addr + 5);
+			ls->dev = st.st_dev;
+			ls->ino = st.st_ino;
+		}
+		return 1;
+	}
+	return 0;
+}
+
 static void
 bind_or_die(const struct laddr *la)
 {
@@ -409,7 +441,9 @@ main(int argc, char *argv[])
 	}
 	free(inh);
 	for (i = 0; i < naddrs; i++)
-		bind_or_die(&addrs[i]);
+		if (!already_inherited(&addrs[i],
+		    getenv("JOBD_REEXEC") != NULL))
+			bind_or_die(&addrs[i]);
 	free(addrs);
 	if (nlisteners == 0) {
 		if (listen_default(path, sizeof(path)) == -1)

@@ -682,9 +682,19 @@ s.bind(sys.argv[1])' "$BATS_TEST_TMPDIR/stale.sock"
 	assert_output --partial "reexec"
 	run jc help
 	assert_output --partial "daemon reexec"
-	# What jobd says today, the route not being there: its error.
+	# The real jobd: it answers with its pid, execs itself again in
+	# the same process, and still knows the running job.
+	jc start keep sleep 100
+	local pid
+	pid=$(jstate keep '.tasks[0].pid')
 	run jc daemon reexec
-	assert_failure 1
+	assert_success
+	assert_output "jobd at unix:$SOCK: re-executing, pid $JOBD_PID"
+	wait_until '[ "$(curl -s --unix-socket "$SOCK" http://localhost/ |
+	    jq .recovered)" = 1 ]' || fail "jobd did not come back"
+	alive "$JOBD_PID"
+	assert_equal "$(jstate keep)" running
+	assert_equal "$(jstate keep '.tasks[0].pid')" "$pid"
 }
 
 # comp WORDS...: what _jobctl offers for the last word, one a line.

@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 
 #include <string.h>
 
@@ -87,8 +88,12 @@ main(void)
 	ok(listen_ip("::1", 1, SOCK_STREAM, &la) == 0 && la.family == AF_INET6,
 	    "listen_ip takes IPv6 without brackets");
 	ok(listen_ip("[::1]", 1, SOCK_STREAM, &la) == 0, "and with brackets");
-	ok(listen_ip("localhost", 1, SOCK_STREAM, &la) == -1,
-	    "listen_ip takes literals only");
+	ok(listen_ip("localhost", 1, SOCK_STREAM, &la) == 0 &&
+	    la.ss.ss_family == AF_INET &&
+	    ((struct sockaddr_in *)&la.ss)->sin_addr.s_addr ==
+	    htonl(INADDR_LOOPBACK), "listen_ip takes localhost as 127.0.0.1");
+	ok(listen_ip("example.com", 1, SOCK_STREAM, &la) == -1,
+	    "and other names not at all: literals only");
 	ok(listen_ip("127.0.0.1", 70000, SOCK_STREAM, &la) == -1,
 	    "listen_ip checks the port");
 	return tap_done();
