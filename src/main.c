@@ -460,8 +460,12 @@ main(int argc, char *argv[])
 			fatalx("default state directory path too long");
 		state_dir = path;
 	}
-	if (store_open(state_dir, err, sizeof(err)) == -1)
+	if (store_open(state_dir, err, sizeof(err)) == -1) {
+		/* No socket file of ours is left behind to look alive. */
+		for (i = 0; i < (int)nlisteners; i++)
+			listen_close(&listeners[i].ls);
 		fatalx("%s", err);
+	}
 	daemon_init(argv);
 
 	signal(SIGPIPE, SIG_IGN);

@@ -92,6 +92,13 @@ own_dir(const char *path, char *err, size_t errlen)
 		    (unsigned)geteuid());
 		return -1;
 	}
+	/* Anyone who could write in it could have planted a job. */
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "state directory %s is writable by "
+		    "others (mode %04o): anyone could have planted a job in "
+		    "it; make it 0700", path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
 	if ((st.st_mode & 07777) != 0700 && chmod(path, 0700) == -1) {
 		snprintf(err, errlen, "state directory %s: chmod 0700: %s",
 		    path, strerror(errno));

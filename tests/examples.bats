@@ -260,6 +260,8 @@ runsv_gone() {
 
 @test "runit/jobd: runsv runs jobinit and jobd, svlogd logs, jobs run, sv down stops them all" {
 	command -v runsv >/dev/null || skip "runit is not installed (scripts/bootstrap installs it)"
+	# Its own state, apart from the jobd of setup.
+	export JOBD_STATE_DIR=$T/svc.state
 	SV=$T/sv/jobd
 	mkdir -p "$T/sv"
 	cp -R "$EX/runit/jobd" "$SV"
@@ -339,6 +341,7 @@ sysv_pid() {
 
 @test "sysvinit/jobd: start, status, restart, stop with start-stop-daemon, jobs stopped with jobd" {
 	local rsock=$T/r.sock pid pid2 jpid
+	export JOBD_STATE_DIR=$T/svc.state
 	cat >"$T/defaults" <<-CONF
 		JOBINIT=$BUILDDIR/src/jobinit
 		JOBD=$BUILDDIR/src/jobd
