@@ -179,6 +179,18 @@ on_header_field(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
+/* Append to a NUL-terminated header value; -1 if it would not fit. */
+static int
+value_add(char *v, size_t size, size_t *len, const char *at, size_t n)
+{
+	if (*len + n >= size)
+		return -1;
+	memcpy(v + *len, at, n);
+	*len += n;
+	v[*len] = '\0';
+	return 0;
+}
+
 static int
 on_header_value(http_parser *p, const char *at, size_t len)
 {
@@ -188,19 +200,60 @@ on_header_value(http_parser *p, const char *at, size_t len)
 	if (header_bytes(c, len) == -1)
 		return -1;
 	if (r->in_expect == 2) {
-		/* First piece of this value: is it Expect? */
-		r->in_expect = !r->hlong &&
-		    strcasecmp(r->hname, "expect") == 0 ? 1 : 0;
-		if (r->in_expect)
+		/* First piece of this value: Expect, Transfer-Encoding? */
+		if (r->hlong)
+			r->in_expect = 0;
+		else if (strcasecmp(r->hname, "expect") == 0) {
+			r->in_expect = 1;
 			r->expectlen = 0;
+		} else if (strcasecmp(r->hname, "transfer-encoding") == 0) {
+			r->in_expect = 3;
+			/* Several fields are one list (RFC 9110 5.3). */
+			if (r->telen > 0 && value_add(r->te, sizeof(r->te),
+			    &r->telen, ",", 1) == -1)
+				r->telong = 1;
+		} else
+			r->in_expect = 0;
 	}
-	if (r->in_expect == 1) {
-		if (r->expectlen + len >= sizeof(r->expect))
-			return reject(c, 417, "unsupported Expect header");
-		memcpy(r->expect + r->expectlen, at, len);
-		r->expectlen += len;
-		r->expect[r->expectlen] = '\0';
+	if (r->in_expect == 1 && value_add(r->expect, sizeof(r->expect),
+	    &r->expectlen, at, len) == -1)
+		return reject(c, 417, "unsupported Expect header");
+	if (r->in_expect == 3 && value_add(r->te, sizeof(r->te), &r->telen,
+	    at, len) == -1)
+		r->telong = 1;
+	return 0;
+}
+
+/*
+ * The only transfer coding jobd implements is chunked, alone: gzip or
+ * anything else, before or after it, is 501 (RFC 9112 6.1), never
+ * silently ignored. Empty list elements do not count.
+ */
+static int
+te_check(struct conn *c)
+{
+	struct request	*r = &c->req;
+	const char	*s = r->te, *e;
+	size_t		 n;
+	int		 chunked = 0, other = 0;
+
+	if (r->telen == 0 && !r->telong)
+		return 0;
+	while (!r->telong && *s != '\0') {
+		s += strspn(s, " \t,");
+		e = s + strcspn(s, ",");
+		n = (size_t)(e - s);
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (n == 7 && strncasecmp(s, "chunked", 7) == 0)
+			chunked++;
+		else if (n > 0)
+			other++;
+		s = e;
 	}
+	if (r->telong || other > 0 || chunked != 1)
+		return reject(c, 501, "Transfer-Encoding other than a lone "
+		    "\"chunked\" is not implemented");
 	return 0;
 }
 
@@ -218,6 +271,8 @@ on_headers_complete(http_parser *p)
 	if (p->http_major != 1)
 		return reject(c, 505, "only HTTP/1.0 and HTTP/1.1 are "
 		    "supported");
+	if (te_check(c) == -1)
+		return -1;
 	body = (p->flags & F_CHUNKED) ||
 	    ((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > conf.max_body)
@@ -353,6 +408,9 @@ http_feed(struct conn *c)
 				return;
 			}
 			c->req.keepalive = 0;
+			/* The parser refuses some codings before we see them. */
+			if (c->req.status == 0)
+				(void)te_check(c);
 			if (c->req.status != 0)
 				http_error(c, c->req.status, NULL, NULL, "%s",
 				    c->req.errmsg);

@@ -255,9 +255,13 @@ struct request {
 	char		 hname[32];
 	size_t		 hnamelen;
 	int		 hlong;		/* header name longer than hname */
-	int		 in_expect;	/* 2: in a field, 1: in Expect */
+	int		 in_expect;	/* 2: in a field, 1: in Expect,
+					   3: in Transfer-Encoding */
 	char		 expect[32];
 	size_t		 expectlen;
+	char		 te[64];	/* Transfer-Encoding, all of them */
+	size_t		 telen;
+	int		 telong;	/* longer than te */
 	struct buf	 body;
 	int		 keepalive;
 	int		 status;	/* error found while parsing */

@@ -50,6 +50,10 @@ static const char usage_text[] =
 "                             request in SECS (default 30)\n"
 "      --idle-timeout SECS    close an idle keep-alive connection after\n"
 "                             SECS (default 60)\n"
+"      --state-dir DIR        keep the jobs in DIR, so that they outlive\n"
+"                             jobd (default $JOBD_STATE_DIR, else beside\n"
+"                             the first unix socket as SOCKET.state)\n"
+"      --no-state             keep nothing: jobs die with jobd's memory\n"
 "  -v, --verbose              log every request\n"
 "  -q, --quiet                log only warnings and errors\n"
 "  -V, --version              print the version and exit\n"
@@ -327,6 +331,7 @@ main(int argc, char *argv[])
 		{ "request-timeout", required_argument, NULL, 'T' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "no-state", no_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -343,6 +348,7 @@ main(int argc, char *argv[])
 	struct lsock	*held = NULL;
 	int		 nheld = 0;
 	int		 ch, naddrs = 0, ninh, verbosity = LOG_NORMAL, i;
+	int		 no_state = 0;
 
 	while ((ch = getopt_long(argc, argv, "l:vqVh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -392,6 +398,9 @@ main(int argc, char *argv[])
 				    "path, not \"%s\"", optarg);
 			state_dir = optarg;
 			break;
+		case 'N':
+			no_state = 1;
+			break;
 		case 'v':
 			verbosity = LOG_VERBOSE;
 			break;
@@ -410,6 +419,8 @@ main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (no_state && state_dir != NULL)
+		usage_error("--state-dir and --no-state exclude each other");
 	if (!conf.allow_remote &&
 	    listen_check_remote(addrs, naddrs, err, sizeof(err)) == -1)
 		usage_error("%s", err);
@@ -455,12 +466,12 @@ main(int argc, char *argv[])
 		bind_or_die(&dla);
 	}
 
-	if (state_dir == NULL) {
+	if (!no_state && state_dir == NULL) {
 		if (store_default(path, sizeof(path)) == -1)
 			fatalx("default state directory path too long");
 		state_dir = path;
 	}
-	if (store_open(state_dir, err, sizeof(err)) == -1) {
+	if (!no_state && store_open(state_dir, err, sizeof(err)) == -1) {
 		/* No socket file of ours is left behind to look alive. */
 		for (i = 0; i < (int)nlisteners; i++)
 			listen_close(&listeners[i].ls);

@@ -188,7 +188,6 @@ PUT /job/x HTTP/1.1\r\nContent-Length: abc\r\n\r\n
 PUT /job/x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n12345
 PUT /job/x HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n
 PUT /job/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n
-PUT /job/x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n
 GET /\x00 HTTP/1.1\r\n\r\n
 GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n
 GET / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n
@@ -199,6 +198,49 @@ GET / HTTP/1.1\r\nX: a\rb\r\n\r\n
 GET / HTTP/1.1\r\nX\x01: a\r\n\r\n
 GET / HTTP/1.1\r\nContent-Length : 0\r\n\r\n
 EOF2
+	check_intact
+}
+
+@test "Transfer-Encoding: only a lone chunked is implemented, any other shape is 501" {
+	local good te n=0
+	good=$(base)
+	# te HEADERS [CL]: PUT /job/tN with those header lines and a chunked
+	# body (plus Content-Length: CL if given); the reply in $output.
+	te() {
+		n=$((n + 1))
+		{
+			printf 'PUT /job/t%d HTTP/1.1\r\n%s\r\n' "$n" "$1"
+			[ -z "${2:-}" ] || printf 'Content-Length: %s\r\n' "$2"
+			printf 'Connection: close\r\n\r\n%x\r\n%s\r\n0\r\n\r\n' \
+			    "${#good}" "$good"
+		} >"$T/req"
+		run $CLIENT --unix "$SOCK" --timeout 5 <"$T/req"
+		assert_success
+	}
+	for h in 'Transfer-Encoding: gzip, chunked' \
+	    'Transfer-Encoding: chunked, gzip' \
+	    'Transfer-Encoding: identity' \
+	    'Transfer-Encoding: gzip' \
+	    $'Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked' \
+	    $'Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked' \
+	    'Transfer-Encoding: chunked, chunked' \
+	    "Transfer-Encoding: $(printf 'x%.0s' $(seq 80)), chunked"; do
+		te "$h"
+		assert_line --index 0 --regexp '^HTTP/1\.1 501 '
+		assert_output --partial '{"error":"Transfer-Encoding other than a lone \"chunked\" is not implemented"'
+		http GET "/job/t$n"
+		assert_equal "$code" 404
+	done
+	# With Content-Length too: 501 still for gzip, 400 for chunked.
+	te 'Transfer-Encoding: gzip, chunked' 5
+	assert_line --index 0 --regexp '^HTTP/1\.1 501 '
+	te 'Transfer-Encoding: chunked' 5
+	assert_line --index 0 --regexp '^HTTP/1\.1 400 '
+	# Any case, spaces around: a lone chunked is taken.
+	te 'Transfer-Encoding:   ChUnKeD  '
+	assert_line --index 0 --regexp '^HTTP/1\.1 201 '
+	te 'transfer-encoding: chunked'
+	assert_line --index 0 --regexp '^HTTP/1\.1 201 '
 	check_intact
 }
 

@@ -293,6 +293,77 @@ setup() {
 	assert_equal "$(jb .state)" exited
 }
 
+@test "PUT ?wait= answers once the job has ended: one round trip, 201 and Location" {
+	http PUT '/job/pw?wait=20' --data-binary "$(sh_job 'exit 5')"
+	assert_equal "$code" 201
+	assert_equal "$(jb .state) $(jb .tasks[0].exit_code)" "exited 5"
+	[[ $headers == *"Location: /job/pw"* ]] || fail "no Location: $headers"
+	# Replacing a finished job: 200, and the new run's end.
+	http PUT '/job/pw?wait=20' --data-binary "$(sh_job 'exit 6')"
+	assert_equal "$code" 200
+	assert_equal "$(jb .tasks[0].exit_code)" 6
+	# The time passes first: the status as it is, still 201.
+	http PUT '/job/pr?wait=0.3' --data-binary "$(sh_job "while [ ! -e $T/go ]; do sleep 0.05; done")"
+	assert_equal "$code" 201
+	assert_equal "$(jb .state)" running
+	touch "$T/go"
+	# Errors are the PUT's own, at once: a bad query, a bad job, a
+	# running job of that name.
+	http PUT '/job/pq?wait=x' --data-binary "$(sh_job true)"
+	assert_equal "$code" 400
+	assert_equal "$(jb .error)" 'wait must be a number of seconds from 0 to 86400, not "x"' 
+	http PUT '/job/pq?wait=5' --data-binary '{"tasks": 3}'
+	assert_equal "$code" 400
+	put long "$(sh_job 'exec sleep 1000')"
+	http PUT '/job/long?wait=5' --data-binary "$(sh_job true)"
+	assert_equal "$code" 409
+	http GET /job/pq
+	assert_equal "$code" 404
+}
+
+@test "PUT ?wait=: requests pipelined behind it wait; a client that leaves cancels only the wait" {
+	local body
+	body=$(sh_job "while [ ! -e $T/go ]; do sleep 0.05; done; exit 3")
+	run $PY -c '
+import socket, sys, time
+body = sys.argv[2].encode()
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"PUT /job/pp?wait=20 HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(body)
+          + body + b"GET /job/pp HTTP/1.1\r\n\r\n")
+s.settimeout(1)
+try:
+    early = s.recv(65536)
+except socket.timeout:
+    early = b""
+open(sys.argv[3] + "/go", "w").close()
+data = early; s.settimeout(20)
+while data.count(b"HTTP/1.1 ") < 2:
+    b = s.recv(65536)
+    if not b: break
+    data += b
+print("early %d" % len(early))
+first, second = data.split(b"HTTP/1.1 ")[1:3]
+print(first[:3].decode(), second[:3].decode())
+print("first exited 3" if b"\"exit_code\":3" in first else "first: %r" % first[-300:])
+print("second exited" if b"\"state\":\"exited\"" in second else "second: %r" % second[-300:])
+' "$SOCK" "$body" "$T"
+	echo "$output"
+	assert_success
+	assert_line --index 0 "early 0"
+	assert_line --index 1 "201 200"
+	assert_line --index 2 "first exited 3"
+	assert_line --index 3 "second exited"
+	# A client that leaves: the job goes on, jobd keeps serving.
+	rm -f "$T/go"
+	timeout 1 curl -s --unix-socket "$SOCK" -X PUT --data-binary "$body" \
+	    'http://localhost/job/pl?wait=30' || true
+	http GET /job/pl
+	assert_equal "$(jb .state)" running
+	touch "$T/go"
+	wait_job pl 10
+	assert_equal "$(jb .tasks[0].exit_code)" 3
+}
+
 @test "?wait= on a job being deleted answers with its final state" {
 	put w "$(sh_job 'exec sleep 1000')"
 	curl -s --max-time 15 --unix-socket "$SOCK" "http://localhost/job/w?wait=15" >"$T/waited" &
