@@ -919,6 +919,20 @@ job_adopt(const struct relayed *rel, size_t nrel)
 	size_t		 k;
 	int		 waiting = 0, start;
 
+	/*
+	 * First every task saved as starting whose child got to exec (its
+	 * pid is in the spawn log) is saved as running: the log is emptied
+	 * by the next start, and must not take a record still needed.
+	 */
+	TAILQ_FOREACH(j, &alljobs, entry) {
+		t = &j->tasks[j->cur];
+		if (!job_active(j) || !t->starting ||
+		    (t->pid = store_spawn_find(j->name, t->index)) <= 0)
+			continue;
+		t->starting = 0;
+		t->state = TASK_RUNNING;
+		(void)save(j);
+	}
 	TAILQ_FOREACH_SAFE(j, &alljobs, entry, next) {
 		if (!job_active(j))
 			continue;
@@ -928,12 +942,9 @@ job_adopt(const struct relayed *rel, size_t nrel)
 		t = &j->tasks[j->cur];
 		start = 0;
 		if (t->starting) {
-			/* Saved as starting: did its child get to exec? */
+			/* Saved as starting, its child never got to exec. */
 			t->starting = 0;
-			if ((t->pid = store_spawn_find(j->name, t->index)) > 0)
-				t->state = TASK_RUNNING;
-			else
-				start = 1;
+			start = 1;
 		}
 		if (t->state == TASK_RUNNING && hash_insert(&tasks_by_pid,
 		    &t->pidnode, hash_int((uint64_t)t->pid)) == -1)

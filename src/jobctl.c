@@ -85,6 +85,9 @@ static const char start_help[] =
 "                    shell syntax.\n"
 "  --stop-timeout S  seconds between SIGTERM and SIGKILL on stop\n"
 "  --dry-run         print the job's JSON instead of sending it\n"
+"  --wait            return once the job has ended (one round trip:\n"
+"                    PUT ?wait=), exiting as 'jobctl wait' does\n"
+"  --timeout S       with --wait: give up after S seconds (exit 124)\n"
 "\n"
 "Relative paths are taken from the current directory. The command starts\n"
 "at the first word after NAME that is not an option, or after --.\n";
@@ -360,14 +363,18 @@ cmd_start(const struct cmd *c, int argc, char **argv)
 		{ "then", required_argument, NULL, OPT_THEN },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "wait", no_argument, NULL, OPT_WAIT },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct start	 s;
 	struct reply	 r;
 	const char	*name = NULL, *lastarg = NULL;
 	char		*body = NULL, *path = NULL, hint[PATH_MAX + 64];
+	char		 suffix[64], buf[1024];
 	cJSON		*job = NULL;
-	int		 ch, dashdash, rc;
+	double		 timeout = -1, chunk = WAIT_CHUNK, t0 = now_mono();
+	int		 ch, dashdash, rc, wait = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.stop_timeout = -1;
@@ -416,6 +423,13 @@ cmd_start(const struct cmd *c, int argc, char **argv)
 			case OPT_DRY_RUN:
 				s.dry_run = 1;
 				break;
+			case OPT_WAIT:
+				wait = 1;
+				break;
+			case OPT_TIMEOUT:
+				timeout = parse_seconds(c, "--timeout",
+				    optarg);
+				break;
 			}
 		}
 		dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0 &&
@@ -439,6 +453,8 @@ cmd_start(const struct cmd *c, int argc, char **argv)
 	if ((s.user != NULL && *s.user == '\0') ||
 	    (s.group != NULL && *s.group == '\0'))
 		usage(c, "--user and --group need a name or a number");
+	if (timeout >= 0 && !wait)
+		usage(c, "--timeout goes with --wait");
 	if ((rc = job_build(c, &s, argv + optind, &job)) != 0)
 		goto done;
 	if (s.dry_run) {
@@ -451,19 +467,49 @@ cmd_start(const struct cmd *c, int argc, char **argv)
 	}
 	if ((body = cJSON_PrintUnformatted(job)) == NULL)
 		fatalx("out of memory");
-	path = http_job_path(name, "");
-	if (http_request("PUT", path, body, strlen(body), REQUEST_TIMEOUT,
-	    &r) == -1) {
+	/* --wait: the PUT itself waits, then GET ?wait= if need be. */
+	if (timeout >= 0 && timeout < chunk)
+		chunk = timeout;
+	snprintf(suffix, sizeof(suffix), wait ? "?wait=%.3f" : "", chunk);
+	path = http_job_path(name, suffix);
+	if (http_request("PUT", path, body, strlen(body), wait ?
+	    (long)chunk + 30 : REQUEST_TIMEOUT, &r) == -1) {
 		rc = EXIT_UNREACHABLE;
 		goto done;
 	}
 	if (!reply_ok(&r)) {
 		job_hint(&s, jstr(r.json, "path"), hint, sizeof(hint));
 		rc = reply_fail(&r, hint);
-	} else if (opt_json)
-		out_raw(&r);
-	else
-		out_started(r.json);
+	} else if (!wait) {
+		if (opt_json)
+			out_raw(&r);
+		else
+			out_started(r.json);
+	} else {
+		if (out_active(jstr(r.json, "state")) &&
+		    (timeout < 0 || now_mono() - t0 < timeout)) {
+			reply_free(&r);
+			rc = wait_job(name, timeout < 0 ? -1 :
+			    timeout - (now_mono() - t0), &r);
+			if (rc == EXIT_UNREACHABLE)
+				goto done;
+		}
+		if (!reply_ok(&r))
+			rc = reply_fail(&r, NULL);
+		else if (out_active(jstr(r.json, "state"))) {
+			log_warnx("%s: still %s after %gs", name,
+			    jstr(r.json, "state"), timeout);
+			rc = EXIT_TIMEOUT;
+		} else {
+			rc = out_code(r.json);
+			if (opt_json)
+				out_raw(&r);
+			else {
+				out_outcome(r.json, buf, sizeof(buf));
+				printf("%s: %s\n", name, buf);
+			}
+		}
+	}
 	reply_free(&r);
 done:
 	cJSON_Delete(job);

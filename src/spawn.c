@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -63,6 +64,7 @@ struct spawn {
 	int			 logfd;		/* spawn.log, or -1 */
 	char			 logrec[JOBD_NAME_MAX + 48];
 	size_t			 loglen;	/* "NAME TASK " */
+	pid_t			 parent;	/* jobd */
 	int			 saw_eacces;
 	volatile int		 reported;
 	struct report		 rep;
@@ -273,6 +275,15 @@ child(void *arg)
 	for (i = 0; i < nhandled; i++)
 		(void)syscall(SYS_rt_sigaction, handled[i], dfl, NULL,
 		    (size_t)(NSIG / 8));
+	/*
+	 * Until its pid is in the spawn log, a child whose jobd dies must
+	 * not go on to exec: the next jobd, finding no record, starts the
+	 * task itself. So it dies with jobd until then.
+	 */
+	if (s->logfd != -1 &&
+	    (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1 ||
+	    syscall(SYS_getppid) != s->parent))
+		_exit(127);
 
 	if (setsid() == -1)
 		report(s, STEP_SETSID, 0, errno);
@@ -346,6 +357,8 @@ child(void *arg)
 			s->logrec[s->loglen + (size_t)i] = p[i];
 		s->logrec[s->loglen + (size_t)i] = '\n';
 		(void)!write(s->logfd, s->logrec, s->loglen + (size_t)i + 1);
+		/* On record: from here on the task outlives jobd. */
+		(void)syscall(SYS_prctl, PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	}
 	if (setrlimit(RLIMIT_NOFILE, &task_nofile) == -1)
 		report(s, STEP_RLIMIT, 0, errno);
@@ -565,6 +578,7 @@ spawn_task(struct task *t, const char *last_exit, struct jerr *e)
 	memset(&s, 0, sizeof(s));
 	s.t = t;
 	s.logfd = store_spawn_fd();
+	s.parent = getpid();
 	if (s.logfd != -1)
 		s.loglen = (size_t)snprintf(s.logrec, sizeof(s.logrec),
 		    "%s %d ", t->job->name, t->index);

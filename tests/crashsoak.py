@@ -118,9 +118,11 @@ def client(seed):
         except ConnectionRefusedError:
             with lock:
                 counts["refused"] += 1
-        except OSError:
+        except OSError as e:
             with lock:
                 counts["cut"] += 1
+            if os.environ.get("CRASHSOAK_DEBUG"):
+                print("cut %.3f %s %s: %s" % (time.time(), op, name, e))
         time.sleep(rnd.uniform(0, 0.01))
 
 
@@ -177,9 +179,13 @@ def main():
         kills = 0
         rnd = random.Random(7)
         while kills < kills_wanted:
-            time.sleep(rnd.uniform(0.02, 0.25))
+            # A jobd that lived a second is restarted at once; one that
+            # keeps dying sooner is jobinit's backoff, not the point here.
             pid = jobd_pid()
+            time.sleep(rnd.uniform(1.0, 1.3))
             os.kill(pid, signal.SIGKILL)
+            if os.environ.get("CRASHSOAK_DEBUG"):
+                print("kill %.3f %d" % (time.time(), pid))
             kills += 1
         stop.set()
         for t in threads:

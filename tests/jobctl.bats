@@ -487,6 +487,30 @@ while True:
 	assert_failure 2
 }
 
+@test "start --wait: one PUT ?wait= round trip, the job's exit status, --timeout" {
+	run jc start --wait w7 -- /bin/sh -c 'exit 7'
+	assert_failure 7
+	assert_output "w7: exited 7"
+	# One request: the PUT itself waited.
+	jobd_stop
+	jobd_start -v
+	run jc start --wait wt -- /bin/true
+	assert_success
+	run grep -c 'PUT /job/wt?wait=' "$JOBD_LOG"
+	assert_output 1
+	run grep -c 'GET /job/wt' "$JOBD_LOG"
+	assert_output 0
+	run jc start --wait ws --timeout 0.5 -- /bin/sleep 100
+	assert_failure 124
+	assert_output "jobctl: ws: still running after 0.5s"
+	run jc --json start --wait wj -- /bin/sh -c 'exit 3'
+	assert_failure 3
+	assert_equal "$(jq -r .tasks[0].exit_code <<<"$output")" 3
+	run jc start wx --timeout 3 -- /bin/true
+	assert_failure 2
+	assert_output --partial "--timeout goes with --wait"
+}
+
 @test "wait: composes in a shell script" {
 	jc start ok -- /bin/true
 	jc start bad -- /bin/false

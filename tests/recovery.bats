@@ -358,3 +358,45 @@ EOF
 	http GET /job/a
 	assert_equal "$(jb .state) $(jb .pid)" "running $a"
 }
+
+@test "tasks saved as starting: one whose child reached exec is adopted, one whose did not starts, each once, across two crashes" {
+	local x y
+	jobd_start
+	put x "$(sh_job "echo x \$\$ >>$T/starts; exec sleep 1000")"
+	put y "$(sh_job "echo y \$\$ >>$T/starts; exec sleep 1001")"
+	wait_until '[ "$(wc -l <"$T/starts")" = 2 ]'
+	http GET /job/x; x=$(jb .pid)
+	http GET /job/y; y=$(jb .pid)
+	kill -KILL "$JOBD_PID"
+	wait "$JOBD_PID" || true
+	JOBD_PID=
+	# As jobd left them when killed mid-start: both saved as starting;
+	# x's child got to exec (its record is in the spawn log), y's not.
+	kill -KILL "$y"
+	local f
+	for f in x y; do
+		jq -c '.tasks[0].starting = 1 | .tasks[0].pid = 0' \
+		    "$JOBD_STATE_DIR/jobs/$f.json" >"$T/$f.json"
+		mv "$T/$f.json" "$JOBD_STATE_DIR/jobs/$f.json"
+	done
+	echo "x 0 $x" >"$JOBD_STATE_DIR/spawn.log"
+	jobd_start
+	http GET /job/x
+	assert_equal "$(jb .state) $(jb .pid)" "running $x"
+	wait_until '[ "$(grep -c ^y "$T/starts")" = 2 ]' || fail "y did not start"
+	# Killed again at once: what it learnt is on disk.
+	kill -KILL "$JOBD_PID"
+	wait "$JOBD_PID" || true
+	JOBD_PID=
+	jobd_start
+	http GET /job/x
+	assert_equal "$(jb .state) $(jb .pid)" "running $x"
+	http GET /job/y
+	assert_equal "$(jb .state)" running
+	sleep 0.5
+	assert_equal "$(grep -c ^x "$T/starts")" 1
+	assert_equal "$(grep -c ^y "$T/starts")" 2
+	http DELETE /job/x
+	http DELETE /job/y
+	wait_until "! alive $x" 10
+}
