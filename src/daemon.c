@@ -123,6 +123,7 @@ reexec(void)
 	setenv("LISTEN_PID", buf, 1);
 	setenv("LISTEN_FDNAMES", fdnames, 1);
 	setenv("JOBD_REEXEC", "1", 1);
+	job_persist();
 	daemon_save(0);
 	log_info("re-executing %s with %zu fds", self, n);
 	execv(self, self_argv);

@@ -23,6 +23,7 @@ static struct htab		 jobs_by_name;
 static struct htab		 tasks_by_pid;
 static TAILQ_HEAD(, job)	 alljobs = TAILQ_HEAD_INITIALIZER(alljobs);
 static TAILQ_HEAD(, job)	 finished = TAILQ_HEAD_INITIALIZER(finished);
+static TAILQ_HEAD(, job)	 dirty = TAILQ_HEAD_INITIALIZER(dirty);
 static unsigned			 nfinished;
 static unsigned			 counts[JOB_FAILED + 1];
 
@@ -131,6 +132,8 @@ job_free(struct job *j)
 
 	if (j == NULL)
 		return;
+	if (j->dirty)
+		TAILQ_REMOVE(&dirty, j, dentry);
 	ev_timer_stop(loop, &j->kill_timer);
 	fd_free(j);
 	for (i = 0; i < j->ntasks; i++)
@@ -254,6 +257,10 @@ job_drop(struct job *j)
 static int
 save(struct job *j)
 {
+	if (j->dirty) {
+		TAILQ_REMOVE(&dirty, j, dentry);
+		j->dirty = 0;
+	}
 	if (store_save(j) == -1) {
 		log_warn("job %s: cannot save its state in %s", j->name,
 		    store_dir());
@@ -470,8 +477,15 @@ task_start(struct job *j, int i, struct jerr *e, int put)
 		fatal("task table");
 	log_info("job %s: task %d started: %s (pid %d)", j->name, i, t->exec,
 	    (int)pid);
-	if (save(j) == 0)
-		store_spawn_done();
+	/*
+	 * Saved as running at the end of this loop iteration (job_persist),
+	 * with every other change of it: until then the spawn log holds its
+	 * pid, and a jobd killed meanwhile finds it there.
+	 */
+	if (!j->dirty) {
+		j->dirty = 1;
+		TAILQ_INSERT_TAIL(&dirty, j, dentry);
+	}
 	return 0;
 }
 
@@ -996,11 +1010,21 @@ job_adopt(const struct relayed *rel, size_t nrel)
 	return recovered;
 }
 
-/* Every change is saved as it happens; what remains is the spawn log. */
+/*
+ * Once per loop iteration: the jobs whose tasks started are saved, then
+ * the spawn log, whose records they now hold, is emptied.
+ */
 void
 job_persist(void)
 {
-	store_spawn_done();
+	struct job	*j;
+	int		 ok = 1;
+
+	while ((j = TAILQ_FIRST(&dirty)) != NULL)
+		if (save(j) == -1)
+			ok = 0;
+	if (ok)
+		store_spawn_done();
 }
 
 /* Held fd named name (from jobinit's store or a re-exec) back to its job. */

@@ -240,6 +240,8 @@ struct job {
 	ev_timer		 kill_timer;
 	struct hnode		 namenode;
 	TAILQ_ENTRY(job)	 fentry;	/* finished jobs, oldest first */
+	TAILQ_ENTRY(job)	 dentry;	/* changed, to save (job.c) */
+	int			 dirty;
 	LIST_HEAD(, job_watch)	 watches;
 	TAILQ_ENTRY(job)	 entry;		/* all jobs */
 };

@@ -313,6 +313,7 @@ recover(struct lsock *held, int nheld)
 static void
 reaper_cb(struct ev_loop *l, ev_prepare *w, int revents)
 {
+	job_persist();
 	conn_prepare();
 }
 
