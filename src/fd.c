@@ -728,9 +728,9 @@ fd_take(struct job *j, int k, int fd)
 	}
 }
 
-/* Every fd the job holds, into jobinit's store for the next jobd. */
-void
-fd_store(const struct job *j)
+/* Every fd the job holds, into jobinit's store (or out of it). */
+static void
+store_all(const struct job *j, int keep)
 {
 	char	 name[128];
 	int	 i;
@@ -739,20 +739,22 @@ fd_store(const struct job *j)
 		if (j->socks[i].ls.fd == -1)
 			continue;
 		fd_store_name(j, i, name, sizeof(name));
-		ctl_store(name, j->socks[i].ls.fd);
+		if (keep)
+			ctl_store(name, j->socks[i].ls.fd);
+		else
+			ctl_remove(name);
 	}
+}
+
+/* For the next jobd: what the job holds, in jobinit's hands too. */
+void
+fd_store(const struct job *j)
+{
+	store_all(j, 1);
 }
 
 static void
 unstore(const struct job *j)
 {
-	char	 name[128];
-	int	 i;
-
-	for (i = 0; i < j->nsocks; i++) {
-		if (j->socks[i].ls.fd == -1)
-			continue;
-		fd_store_name(j, i, name, sizeof(name));
-		ctl_remove(name);
-	}
+	store_all(j, 0);
 }

@@ -46,6 +46,13 @@ teardown() {
 	[ "$rc" -eq 0 ]
 }
 
+# jobd_kill: kill -9 the jobd of jobd_start, as a crash would.
+jobd_kill() {
+	kill -KILL "$JOBD_PID"
+	wait "$JOBD_PID" || true
+	JOBD_PID=
+}
+
 answers() {
 	curl -s --max-time 1 --unix-socket "$SOCK" http://localhost/ >/dev/null
 }
@@ -224,9 +231,7 @@ print(s.recv(16).decode())' "$port"
 	    "$(task /bin/sh -c "echo \"\$_LAST_EXIT\" >$T/b.last")")"
 	http GET /job/a; a=$(jb .pid)
 	http GET /job/b; b=$(jb .pid)
-	kill -KILL "$JOBD_PID"
-	wait "$JOBD_PID" || true
-	JOBD_PID=
+	jobd_kill
 	# b's task ends with jobd down, and another process takes its pid
 	# in the state file: the same pid number, another start time.
 	kill -KILL "$b"
@@ -367,9 +372,7 @@ EOF
 	wait_until '[ "$(wc -l <"$T/starts")" = 2 ]'
 	http GET /job/x; x=$(jb .pid)
 	http GET /job/y; y=$(jb .pid)
-	kill -KILL "$JOBD_PID"
-	wait "$JOBD_PID" || true
-	JOBD_PID=
+	jobd_kill
 	# As jobd left them when killed mid-start: both saved as starting;
 	# x's child got to exec (its record is in the spawn log), y's not.
 	kill -KILL "$y"
@@ -385,9 +388,7 @@ EOF
 	assert_equal "$(jb .state) $(jb .pid)" "running $x"
 	wait_until '[ "$(grep -c ^y "$T/starts")" = 2 ]' || fail "y did not start"
 	# Killed again at once: what it learnt is on disk.
-	kill -KILL "$JOBD_PID"
-	wait "$JOBD_PID" || true
-	JOBD_PID=
+	jobd_kill
 	jobd_start
 	http GET /job/x
 	assert_equal "$(jb .state) $(jb .pid)" "running $x"
