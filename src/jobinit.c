@@ -69,7 +69,9 @@ static char		 pid_var[32] = PID_VAR;
 static sigset_t		 waitset;
 static int		 sigfd = -1;
 static struct rlimit	 nofile;	/* as jobinit was started: the child's */
-static int		 once, group, tty;
+static int		 once, group;
+/* A terminal on stdin: none, given to the child's session, or shared. */
+static enum { TTY_NONE, TTY_GIVE, TTY_SHARE } tty;
 
 static pid_t		 child = -1;
 static int		 stopping;	/* TERM or INT was forwarded */
@@ -283,13 +285,28 @@ child_exec(int errfd, int cfd)
 	/*
 	 * Its own session: a Ctrl-C on jobinit's terminal reaches jobinit
 	 * alone, which forwards it, so the child never gets it twice. When
-	 * jobinit's stdin is a terminal (which jobinit let go of), it
-	 * becomes the child's controlling terminal: job control works.
+	 * jobinit's stdin is a terminal that jobinit could let go of, it
+	 * becomes the child's controlling terminal: job control works. A
+	 * terminal that belongs to a session jobinit does not lead cannot
+	 * be passed on: the child then stays in that session, leading its
+	 * own process group, which takes the terminal's foreground (so a
+	 * Ctrl-C still reaches the child once, and jobinit not at all).
 	 */
-	if (setsid() == -1)
-		goto fail;
-	if (tty)
-		(void)ioctl(0, TIOCSCTTY, 0);
+	if (tty == TTY_SHARE) {
+		if (setpgid(0, 0) == -1)
+			goto fail;
+		/* From the background, with SIGTTOU blocked, as shells do. */
+		sigaddset(&none, SIGTTOU);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		(void)tcsetpgrp(0, getpid());
+		sigdelset(&none, SIGTTOU);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	} else {
+		if (setsid() == -1)
+			goto fail;
+		if (tty == TTY_GIVE)
+			(void)ioctl(0, TIOCSCTTY, 0);
+	}
 
 	/*
 	 * The channel goes to fd 3 + nsocks, the stored fds after it. Any
@@ -788,6 +805,9 @@ reap(void)
 			exit_add(pid, st);
 			continue;
 		}
+		/* A shared terminal's foreground comes back to jobinit. */
+		if (tty == TTY_SHARE)
+			(void)tcsetpgrp(0, getpgrp());
 		if (WIFSIGNALED(st)) {
 			log_info("pid %ld killed by signal %d (%s)",
 			    (long)pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
@@ -928,10 +948,13 @@ signals_init(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
-	if (tty && tcgetsid(0) == getsid(0)) {
-		/* A session leader letting go sends HUP to its group. */
-		(void)sigaction(SIGHUP, &sa, NULL);
-		(void)ioctl(0, TIOCNOTTY);
+	if (tty == TTY_GIVE && tcgetsid(0) == getsid(0)) {
+		if (getsid(0) == getpid()) {
+			/* A session leader letting go sends HUP to its group. */
+			(void)sigaction(SIGHUP, &sa, NULL);
+			(void)ioctl(0, TIOCNOTTY);
+		} else
+			tty = TTY_SHARE;
 	}
 	sa.sa_handler = SIG_DFL;
 	for (i = 1; i < NSIG; i++)
@@ -1055,7 +1078,7 @@ main(int argc, char *argv[])
 	sockets(addrs, naddrs, names, nnames, mode);
 	free(addrs);
 	free(names);
-	tty = isatty(0);
+	tty = isatty(0) ? TTY_GIVE : TTY_NONE;
 	signals_init();
 	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER");

@@ -687,6 +687,17 @@ os.execv(sys.argv[1], sys.argv[1:])'
 	assert_equal "$(cat "$T/ctty")" yes
 	# ps names the terminal (pts/N), as tty does for stdin.
 	assert_equal "/dev/$(tr -d ' ' <"$T/tty")" "$(cat "$T/stdin")"
+	# jobinit not leading the terminal's session (a shell forked it):
+	# the child leads a process group of that session, in the foreground.
+	rm -f "$T/tty" "$T/ctty" "$T/stdin"
+	run -0 timeout 20 env SHELL=/bin/sh script -qec "$JOBINIT --once -- sh -c '
+		ps -o tty=,pgid=,tpgid= -p \$\$ > $T/tty
+		if (exec 3</dev/tty) 2>/dev/null; then echo yes > $T/ctty; fi
+		tty > $T/stdin'; true" /dev/null </dev/null
+	assert_equal "$(cat "$T/ctty")" yes
+	read -r t pg fg <"$T/tty"
+	assert_equal "/dev/$t" "$(cat "$T/stdin")"
+	assert_equal "$pg" "$fg"
 	# With no terminal, there is none (and no error).
 	run -0 timeout 10 "$JOBINIT" --once -- sh -c \
 	    "if (exec 3</dev/tty) 2>/dev/null; then echo yes; else echo no; fi > $T/none" \
