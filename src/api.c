@@ -52,6 +52,21 @@ static void	api_job_delete(struct conn *, struct args *);
 static void	api_job_signal(struct conn *, struct args *);
 static void	api_job_sig(struct conn *, struct args *);
 static void	api_reexec(struct conn *, struct args *);
+static void	api_job_log(struct conn *, struct args *);
+
+/* A GET /job/:name/log answer, streamed as the log is read. */
+struct logreader {
+	struct log_waiter	 w;
+	struct conn		*c;
+	int			 follow;
+	int			 raw;
+	int			 task;		/* -1: every task */
+	char			 stream[33];	/* "": every stream */
+	uint64_t		 skip;		/* tail: records to pass */
+	struct buf		 b;
+};
+
+#define LOG_OUT_HIGH	(256 * 1024)	/* stop reading while this waits */
 
 static const struct route {
 	int		 method;
@@ -65,6 +80,7 @@ static const struct route {
 	{ HTTP_DELETE,	"/job/*",		api_job_delete },
 	{ HTTP_POST,	"/job/*/signal",	api_job_signal },
 	{ HTTP_PUT,	"/job/*/sig/*",		api_job_sig },
+	{ HTTP_GET,	"/job/*/log",		api_job_log },
 	{ HTTP_POST,	"/daemon/reexec",	api_reexec },
 };
 
@@ -637,4 +653,260 @@ api_reexec(struct conn *c, struct args *a)
 	snprintf(body, sizeof(body), "{\"reexec\":true,\"pid\":%ld,"
 	    "\"path\":\"%s\"}", (long)getpid(), daemon_self());
 	http_respond(c, 202, NULL, body, strlen(body));
+}
+
+/* One record for the reader, in its format, unless it filters it out. */
+static void
+log_rec(const struct logrec *lr, void *arg)
+{
+	struct logreader	*r = arg;
+	struct buf		*b = &r->b;
+	size_t			 mark;
+
+	if (lr->seq == 0) {
+		if (r->raw)
+			return;
+		buf_add(b, "{\"gap\":[", 8);
+		w_int(b, (long long)lr->gap_from);
+		buf_add(b, ",", 1);
+		w_int(b, (long long)lr->gap_to);
+		buf_add(b, "]}\n", 3);
+		return;
+	}
+	if (r->task >= 0 && lr->task != r->task)
+		return;
+	if (lr->started == 0 && r->stream[0] != '\0' &&
+	    strcmp(lr->stream, r->stream) != 0)
+		return;
+	if (lr->started == 0 && r->skip > 0) {
+		r->skip--;
+		return;
+	}
+	if (r->skip > 0 || (r->raw && lr->started != 0))
+		return;
+	if (r->raw) {
+		buf_add(b, lr->data, lr->len);
+		return;
+	}
+	buf_add(b, "{\"seq\":", 7);
+	w_int(b, (long long)lr->seq);
+	w_key(b, "time", 0);
+	w_time(b, lr->time);
+	w_key(b, "task", 0);
+	w_int(b, lr->task);
+	if (lr->started != 0) {
+		w_key(b, "started", 0);
+		w_int(b, lr->started);
+	} else {
+		w_key(b, "stream", 0);
+		w_str(b, lr->stream);
+		mark = b->len;
+		w_key(b, "data", 0);
+		if (w_strn(b, lr->data, lr->len) == -1) {
+			b->len = mark;
+			w_key(b, "data_b64", 0);
+			w_b64(b, lr->data, lr->len);
+		}
+		if (lr->partial)
+			buf_add(b, ",\"partial\":true", 15);
+	}
+	buf_add(b, "}\n", 2);
+}
+
+/* The records a tail counts: the output the filters let through. */
+static void
+log_count(const struct logrec *lr, void *arg)
+{
+	struct logreader	*r = arg;
+
+	if (lr->seq != 0 && lr->started == 0 &&
+	    (r->task < 0 || lr->task == r->task) &&
+	    (r->stream[0] == '\0' || strcmp(lr->stream, r->stream) == 0))
+		r->skip++;
+}
+
+static void
+log_free(struct logreader *r)
+{
+	log_reader_stop(&r->w);
+	buf_free(&r->b);
+	free(r);
+}
+
+/*
+ * Read on while the client keeps up; once caught up, wait for more if
+ * following a job that runs, else end (with the end record, following).
+ */
+static void
+log_pump(struct logreader *r)
+{
+	struct conn	*c = r->c;
+	size_t		 n;
+
+	do {
+		if (c->out.len - c->out.off >= LOG_OUT_HIGH) {
+			conn_flush(c);
+			return;
+		}
+		r->b.len = 0;
+		n = log_read(&r->w, 64 * 1024, log_rec, r);
+		http_chunk(c, r->b.data, r->b.len);
+	} while (n > 0);
+	if (r->follow && log_live(&r->w)) {
+		conn_flush(c);
+		return;
+	}
+	if (r->follow && !r->raw) {
+		r->b.len = 0;
+		buf_add(&r->b, "{\"end\":true,\"state\":", 20);
+		if (r->w.job != NULL)
+			w_str(&r->b, job_state_name(r->w.job->state));
+		else
+			w_null(&r->b);
+		buf_add(&r->b, "}\n", 2);
+		http_chunk(c, r->b.data, r->b.len);
+	}
+	http_stream_end(c);
+	conn_undefer(c);
+	log_free(r);
+	conn_flush(c);
+}
+
+static void
+log_wake(void *arg)
+{
+	log_pump(arg);
+}
+
+static void
+log_drain(struct conn *c, void *arg)
+{
+	log_pump(arg);
+}
+
+static void
+log_expired(struct conn *c, void *arg)
+{
+	log_free(arg);
+	conn_close(c);
+}
+
+static void
+log_cancelled(struct conn *c, void *arg)
+{
+	log_free(arg);
+}
+
+/* A query value that is a whole number up to max, or -1 after a 400. */
+static int
+query_uint(struct conn *c, const struct args *a, const char *key,
+    uint64_t max, uint64_t *out)
+{
+	const char		*v, *p;
+	unsigned long long	 n = 0;
+
+	if ((v = query_get(a, key)) == NULL)
+		return 0;
+	for (p = v; *p >= '0' && *p <= '9' && n <= max; p++)
+		n = n * 10 + (unsigned long long)(*p - '0');
+	if (p == v || *p != '\0' || n > max) {
+		http_error(c, 400, NULL, NULL, "%s must be a whole number "
+		    "from 0 to %llu, not \"%.32s\"", key,
+		    (unsigned long long)max, v);
+		return -1;
+	}
+	*out = n;
+	return 1;
+}
+
+static const char *const log_params[] = { "follow", "since", "tail", "task",
+    "stream", "format", NULL };
+
+/*
+ * GET /job/:name/log: the records of the job's log, as ndjson or raw
+ * bytes, from since (or the last tail), for one task or stream; with
+ * follow, on until the job ends.
+ */
+static void
+api_job_log(struct conn *c, struct args *a)
+{
+	struct logreader	*r;
+	struct job		*j;
+	const char		*v;
+	uint64_t		 since = 0, tail = 0, task = 0, start;
+	int			 hastail, hastask, follow = 0, raw = 0;
+	size_t			 i;
+
+	if (query_parse(c, a, log_params) == -1 ||
+	    query_uint(c, a, "since", (uint64_t)INT64_MAX, &since) == -1 ||
+	    (hastail = query_uint(c, a, "tail", (uint64_t)INT64_MAX,
+	    &tail)) == -1 ||
+	    (hastask = query_uint(c, a, "task", JOBD_MAX_TASKS - 1,
+	    &task)) == -1)
+		return;
+	if ((v = query_get(a, "follow")) != NULL) {
+		if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+			follow = 1;
+		else if (strcmp(v, "0") != 0 && strcmp(v, "false") != 0) {
+			http_error(c, 400, NULL, NULL, "follow must be 1 or 0, "
+			    "not \"%.32s\"", v);
+			return;
+		}
+	}
+	if ((v = query_get(a, "format")) != NULL) {
+		if (strcmp(v, "raw") == 0)
+			raw = 1;
+		else if (strcmp(v, "ndjson") != 0) {
+			http_error(c, 400, NULL, NULL, "format must be ndjson "
+			    "or raw, not \"%.32s\"", v);
+			return;
+		}
+	}
+	if ((v = query_get(a, "stream")) != NULL) {
+		for (i = 0; v[i] != '\0' && i <= 32; i++)
+			if (!((v[i] >= 'a' && v[i] <= 'z') ||
+			    (v[i] >= 'A' && v[i] <= 'Z') ||
+			    (v[i] >= '0' && v[i] <= '9') || v[i] == '_' ||
+			    v[i] == '-' || v[i] == '.'))
+				break;
+		if (i == 0 || i > 32 || v[i] != '\0') {
+			http_error(c, 400, NULL, NULL, "stream must be 1 to 32 "
+			    "of A-Z a-z 0-9 _ - ., not \"%.32s\"", v);
+			return;
+		}
+	}
+	if ((j = named_job(c, a, 1)) == NULL)
+		return;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    log_reader_start(j, &r->w, since, log_wake, r) == -1) {
+		free(r);
+		http_error(c, 500, NULL, NULL, "out of memory");
+		return;
+	}
+	r->c = c;
+	r->follow = follow;
+	r->raw = raw;
+	r->task = hastask ? (int)task : -1;
+	if ((v = query_get(a, "stream")) != NULL)
+		snprintf(r->stream, sizeof(r->stream), "%s", v);
+	if (hastail) {
+		/* Count what the filters let through, then pass all but N. */
+		start = r->w.next;
+		while (log_read(&r->w, SIZE_MAX, log_count, r) > 0)
+			;
+		r->skip = r->skip > tail ? r->skip - tail : 0;
+		r->w.next = start;
+		r->w.seg = 0;
+		r->w.off = 0;
+	}
+	http_stream_begin(c, raw ? "application/octet-stream" :
+	    "application/x-ndjson");
+	if (c->req.head) {
+		http_stream_end(c);
+		log_free(r);
+		return;
+	}
+	conn_defer(c, ev_now(loop) + 1e9, log_expired, log_cancelled, r);
+	conn_on_drain(c, log_drain);
+	log_pump(r);
 }

@@ -305,8 +305,12 @@ write_cb(struct ev_loop *l, ev_io *w, int revents)
 	size_t		 before = c->out.len - c->out.off;
 
 	conn_flush(c);
-	/* Room again: parse what waited behind a full output buffer. */
-	if (!c->dead && before > OUT_LOW && c->out.len - c->out.off <= OUT_LOW)
+	if (c->dead || c->out.len - c->out.off > OUT_LOW)
+		return;
+	/* Room again: a streamed answer goes on, or parse what waited. */
+	if (c->deferred && c->defer_drain != NULL)
+		c->defer_drain(c, c->defer_arg);
+	else if (before > OUT_LOW)
 		http_feed(c);
 }
 
@@ -359,10 +363,21 @@ conn_defer(struct conn *c, ev_tstamp until, void (*expire)(struct conn *,
 	c->defer_expire = expire;
 	c->defer_cancel = cancel;
 	c->defer_arg = arg;
+	c->defer_drain = NULL;
 	conn_set_deadline(c, until);
 }
 
 /* The deferred answer is being written now: reading resumes after it. */
+/*
+ * A deferred answer that streams: drain(c, arg) runs each time what it
+ * wrote has mostly gone out, to write more.
+ */
+void
+conn_on_drain(struct conn *c, void (*drain)(struct conn *, void *))
+{
+	c->defer_drain = drain;
+}
+
 void
 conn_undefer(struct conn *c)
 {
@@ -371,6 +386,7 @@ conn_undefer(struct conn *c)
 	c->deferred = 0;
 	c->defer_expire = NULL;
 	c->defer_cancel = NULL;
+	c->defer_drain = NULL;
 	c->defer_arg = NULL;
 	conn_resume(c);
 }

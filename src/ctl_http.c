@@ -1,8 +1,9 @@
 /*
  * ctl_http.c: jobctl's way to jobd. Finds the server's address as jobd
- * itself would, makes one HTTP request at a time with libcurl, and keeps
- * the answer; the only file of jobctl that speaks to the network, and the
- * one that decides which servers may hear what jobctl has to say.
+ * itself would, makes HTTP requests with libcurl (one at a time, or a few
+ * at once with a body streamed as it comes, for jobctl run), and keeps
+ * the answers; the only file of jobctl that speaks to the network, and
+ * the one that decides which servers may hear what jobctl has to say.
  */
 #include "config.h"
 
@@ -21,25 +22,37 @@
 #include "listen.h"
 #include "log.h"
 
-static CURL	*curl;
+/* One request in flight. */
+struct call {
+	CURL			*h;
+	struct curl_slist	*hdrs;
+	struct reply		*r;
+	int			(*sink)(const char *, size_t, void *);
+	void			*arg;
+	char			 errbuf[CURL_ERROR_SIZE];
+	curl_socket_t		 fd;		/* to a unix address */
+	int			 refused;	/* not a server to trust */
+	int			 sunk;		/* its sink stopped it */
+	CURLcode		 rc;
+};
+
+static CURLM	*multi;
 static char	 srv_addr[LISTEN_ADDRLEN];	/* for messages */
 static char	 srv_url[LISTEN_ADDRLEN];
 static char	 srv_unix[sizeof(((struct sockaddr_un *)0)->sun_path)];
-static curl_socket_t conn_fd = CURL_SOCKET_BAD;	/* to a unix address */
-static int	 conn_refused;	/* a server we do not trust; said so */
 
 void
 http_init(void)
 {
 	if (curl_global_init(CURL_GLOBAL_NOTHING) != 0 ||
-	    (curl = curl_easy_init()) == NULL)
+	    (multi = curl_multi_init()) == NULL)
 		fatalx("cannot initialise libcurl");
 }
 
 void
 http_cleanup(void)
 {
-	curl_easy_cleanup(curl);
+	curl_multi_cleanup(multi);
 	curl_global_cleanup();
 }
 
@@ -104,7 +117,9 @@ http_setup(void)
 static int
 unix_sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
 {
-	conn_fd = fd;
+	struct call	*c = arg;
+
+	c->fd = fd;
 	return CURL_SOCKOPT_OK;
 }
 
@@ -118,21 +133,22 @@ static int
 unix_prereq_cb(void *arg, char *ip, char *local_ip, int port,
     int local_port)
 {
+	struct call	*c = arg;
 	struct ucred	 cr;
 	socklen_t	 len = sizeof(cr);
 
-	if (conn_fd == CURL_SOCKET_BAD || getsockopt(conn_fd, SOL_SOCKET,
+	if (c->fd == CURL_SOCKET_BAD || getsockopt(c->fd, SOL_SOCKET,
 	    SO_PEERCRED, &cr, &len) == -1) {
 		log_warn("the server at %s: cannot learn who runs it",
 		    srv_addr);
-		conn_refused = 1;
+		c->refused = 1;
 		return CURL_PREREQFUNC_ABORT;
 	}
 	if (cr.uid != geteuid() && cr.uid != 0) {
 		log_warnx("the server at %s runs as uid %u, neither us (uid "
 		    "%u) nor root: jobctl sends it nothing", srv_addr,
 		    (unsigned)cr.uid, (unsigned)geteuid());
-		conn_refused = 1;
+		c->refused = 1;
 		return CURL_PREREQFUNC_ABORT;
 	}
 	return CURL_PREREQFUNC_OK;
@@ -141,10 +157,22 @@ unix_prereq_cb(void *arg, char *ip, char *local_ip, int port,
 static size_t
 reply_write_cb(char *data, size_t size, size_t n, void *arg)
 {
-	struct reply	*r = arg;
+	struct call	*c = arg;
+	struct reply	*r = c->r;
 	size_t		 len = size * n;
+	long		 status = 0;
 	char		*p;
 
+	if (c->sink != NULL) {
+		curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+		if (status == 200) {
+			if (c->sink(data, len, c->arg) == -1) {
+				c->sunk = 1;
+				return 0;
+			}
+			return len;
+		}
+	}
 	if (r->len + len > BODY_MAX ||
 	    (p = realloc(r->body, r->len + len + 1)) == NULL)
 		return 0;
@@ -164,77 +192,186 @@ reply_free(struct reply *r)
 }
 
 /*
- * One HTTP request to jobd. Returns 0 with the answer in r, whatever its
- * status, or -1 having said why when jobd could not be reached or the
- * exchange broke off.
+ * Start a request to jobd; its answer will be in r. Returns NULL having
+ * said why when jobd's address is no good. The call runs in http_next
+ * and is over with http_finish or http_cancel.
  */
-int
-http_request(const char *method, const char *path, const char *body,
+struct call *
+http_start(const char *method, const char *path, const char *body,
     size_t len, long timeout, struct reply *r)
 {
-	struct curl_slist	*hdrs = NULL;
-	char			 url[sizeof(srv_url) + 512];
-	char			 errbuf[CURL_ERROR_SIZE];
-	const char		*why;
-	CURLcode		 rc;
-	long			 oserr = 0;
+	struct call	*c;
+	char		 url[sizeof(srv_url) + 512];
 
 	memset(r, 0, sizeof(*r));
 	if (srv_url[0] == '\0' && http_setup() == -1)
-		return -1;
-	conn_refused = 0;
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->fd = CURL_SOCKET_BAD;
+	if ((c->h = curl_easy_init()) == NULL)
+		fatalx("cannot initialise libcurl");
 	snprintf(url, sizeof(url), "%s%s", srv_url, path);
-	errbuf[0] = '\0';
-	curl_easy_reset(curl);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->h, CURLOPT_URL, url);
+	curl_easy_setopt(c->h, CURLOPT_PRIVATE, c);
 	if (srv_unix[0] != '\0') {
-		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, srv_unix);
-		curl_easy_setopt(curl, CURLOPT_SOCKOPTFUNCTION,
+		curl_easy_setopt(c->h, CURLOPT_UNIX_SOCKET_PATH, srv_unix);
+		curl_easy_setopt(c->h, CURLOPT_SOCKOPTFUNCTION,
 		    unix_sockopt_cb);
-		curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION,
+		curl_easy_setopt(c->h, CURLOPT_SOCKOPTDATA, c);
+		curl_easy_setopt(c->h, CURLOPT_PREREQFUNCTION,
 		    unix_prereq_cb);
+		curl_easy_setopt(c->h, CURLOPT_PREREQDATA, c);
 	}
+	/*
+	 * A connection is the call's own, and closed after it: the server
+	 * behind it was checked for this call, and no other call may take
+	 * it unchecked from the cache the calls share.
+	 */
+	curl_easy_setopt(c->h, CURLOPT_FORBID_REUSE, 1L);
 	/* An http_proxy in the environment must not catch a loopback port. */
-	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, reply_write_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "jobctl/" PACKAGE_VERSION);
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c->h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c->h, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, reply_write_cb);
+	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(c->h, CURLOPT_USERAGENT, "jobctl/" PACKAGE_VERSION);
+	curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, method);
 	if (body != NULL) {
-		hdrs = curl_slist_append(NULL,
+		c->hdrs = curl_slist_append(NULL,
 		    "Content-Type: application/json");
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->hdrs);
+		curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)len);
 	}
-	rc = curl_easy_perform(curl);
-	curl_slist_free_all(hdrs);
-	if (rc != CURLE_OK && conn_refused) {
-		reply_free(r);
+	if (curl_multi_add_handle(multi, c->h) != CURLM_OK)
+		fatalx("cannot start a request with libcurl");
+	return c;
+}
+
+/*
+ * A 200 answer's body goes to fn as it comes instead of into the reply;
+ * fn returns -1 to stop the call (having said why). Set before http_next.
+ */
+void
+http_sink(struct call *c, int (*fn)(const char *, size_t, void *),
+    void *arg)
+{
+	c->sink = fn;
+	c->arg = arg;
+}
+
+/*
+ * Run the calls in flight until one is over, and return it; or, fd
+ * being other than -1, until fd can be read: NULL then.
+ */
+struct call *
+http_next(int fd)
+{
+	struct curl_waitfd	 w;
+	struct call		*c;
+	CURLMsg			*m;
+	char			*p;
+	int			 running, left;
+
+	for (;;) {
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			fatalx("libcurl failed");
+		while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &p);
+			c = (struct call *)p;
+			c->rc = m->data.result;
+			curl_multi_remove_handle(multi, c->h);
+			return c;
+		}
+		memset(&w, 0, sizeof(w));
+		w.fd = fd;
+		w.events = CURL_WAIT_POLLIN;
+		if (curl_multi_poll(multi, &w, fd == -1 ? 0 : 1, 1000,
+		    NULL) != CURLM_OK)
+			fatalx("libcurl failed");
+		if (fd != -1 && (w.revents & CURL_WAIT_POLLIN))
+			return NULL;
+	}
+}
+
+static void
+call_free(struct call *c)
+{
+	curl_multi_remove_handle(multi, c->h);
+	curl_easy_cleanup(c->h);
+	curl_slist_free_all(c->hdrs);
+	free(c);
+}
+
+/* Drop a call, over or not, and its answer. */
+void
+http_cancel(struct call *c)
+{
+	if (c == NULL)
+		return;
+	reply_free(c->r);
+	call_free(c);
+}
+
+/*
+ * The end of a call that http_next returned. Returns 0 with the answer
+ * in its reply, whatever its status, or -1 having said why when jobd
+ * could not be reached, the exchange broke off, or the sink stopped it.
+ */
+int
+http_finish(struct call *c)
+{
+	struct reply	*r = c->r;
+	const char	*why;
+	long		 oserr = 0;
+
+	if (c->rc != CURLE_OK && (c->refused || c->sunk)) {
+		http_cancel(c);
 		return -1;
 	}
-	if (rc != CURLE_OK) {
-		curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &oserr);
+	if (c->rc != CURLE_OK) {
+		curl_easy_getinfo(c->h, CURLINFO_OS_ERRNO, &oserr);
 		why = oserr != 0 ? strerror((int)oserr) :
-		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
-		if (rc == CURLE_COULDNT_CONNECT)
+		    c->errbuf[0] != '\0' ? c->errbuf :
+		    curl_easy_strerror(c->rc);
+		if (c->rc == CURLE_COULDNT_CONNECT)
 			log_warnx("cannot reach jobd at %s: %s (is it running? "
 			    "-s or JOBD_SOCKET choose another address)",
 			    srv_addr, why);
 		else
 			log_warnx("jobd at %s: %s", srv_addr, why);
-		reply_free(r);
+		http_cancel(c);
 		return -1;
 	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &r->status);
 	if (r->body != NULL)
 		r->json = cJSON_ParseWithLength(r->body, r->len);
+	call_free(c);
 	return 0;
+}
+
+/*
+ * One HTTP request to jobd, with no other call in flight. Returns 0 with
+ * the answer in r, whatever its status, or -1 having said why when jobd
+ * could not be reached or the exchange broke off.
+ */
+int
+http_request(const char *method, const char *path, const char *body,
+    size_t len, long timeout, struct reply *r)
+{
+	struct call	*c;
+
+	if ((c = http_start(method, path, body, len, timeout, r)) == NULL)
+		return -1;
+	while (http_next(-1) != c)
+		;
+	return http_finish(c);
 }
 
 int
@@ -289,7 +426,7 @@ http_job_path(const char *name, const char *suffix)
 {
 	char	*e, *p;
 
-	if ((e = curl_easy_escape(curl, name, 0)) == NULL)
+	if ((e = curl_easy_escape(NULL, name, 0)) == NULL)
 		fatalx("out of memory");
 	if (asprintf(&p, "/job/%s%s", e, suffix) == -1)
 		fatal("asprintf");

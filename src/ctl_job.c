@@ -38,7 +38,8 @@ id_value(const char *s)
  * output file that does not exist yet is created by jobd, as the task's
  * user so that it is theirs, and appended to (what one wants of a log);
  * a FIFO is a pipe; a socket or a directory cannot be opened at all, so
- * say so here rather than let the task fail.
+ * say so here rather than let the task fail. Without a path, input is
+ * /dev/null and output goes to the job's log (jobctl logs).
  */
 static cJSON *
 stdio_entry(const char *opt, const char *arg, int out)
@@ -50,7 +51,7 @@ stdio_entry(const char *opt, const char *arg, int out)
 
 	if (arg == NULL) {
 		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "type", "null");
+		cJSON_AddStringToObject(o, "type", out ? "log" : "null");
 		return o;
 	}
 	if (absolute(arg, path, sizeof(path)) == -1)

@@ -1,7 +1,7 @@
 /*
  * ctl_out.c: what jobctl shows of jobd's answers: aligned tables of jobs
  * and tasks, coloured only on a terminal, one job as a block, outcomes in
- * words, and the answer's JSON as it came.
+ * words, the answer's JSON as it came, and a job's log as it comes.
  */
 #include "config.h"
 
@@ -19,6 +19,7 @@
 #include "signame.h"
 
 #define TABLE_COLS	8
+#define LOGS_LINE_MAX	(4 * 1024 * 1024)	/* a record, in JSON */
 
 #define SGR_BOLD	"1"
 #define SGR_DIM		"2"
@@ -469,4 +470,186 @@ out_started(const cJSON *j)
 		printf("  fd %d  %s  %s\n", jint(s, "fd", -1),
 		    jstr(s, "address") ? jstr(s, "address") : "?",
 		    jstr(s, "name") ? jstr(s, "name") : "socket");
+}
+
+/* RFC 4648 base64 to bytes, as jobd sends those that are not UTF-8. */
+static ssize_t
+b64_decode(const char *s, unsigned char *out)
+{
+	static const char	 tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char		*p;
+	unsigned int		 acc = 0;
+	int			 bits = 0;
+	ssize_t			 n = 0;
+
+	for (; *s != '\0' && *s != '='; s++) {
+		if ((p = strchr(tab, *s)) == NULL)
+			return -1;
+		acc = acc << 6 | (unsigned int)(p - tab);
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return n;
+}
+
+static int
+logs_failed(struct logs *lo)
+{
+	lo->failed = 1;
+	return -1;
+}
+
+/*
+ * A record's bytes as the task wrote them: its stderr to ours, anything
+ * else to stdout, which is flushed first so that the two keep their
+ * order on a terminal.
+ */
+static int
+logs_write(struct logs *lo, const char *stream, const void *data,
+    size_t len)
+{
+	FILE	*f = stdout;
+
+	if (stream != NULL && strcmp(stream, "stderr") == 0) {
+		if (fflush(stdout) == EOF)
+			return logs_failed(lo);
+		f = stderr;
+	}
+	if (fwrite(data, 1, len, f) != len)
+		return logs_failed(lo);
+	return 0;
+}
+
+static int
+logs_write_b64(struct logs *lo, const char *stream, const char *b64)
+{
+	unsigned char	*buf;
+	ssize_t		 n;
+	int		 rc = 0;
+
+	buf = xcalloc(strlen(b64) / 4 * 3 + 3, 1);
+	if ((n = b64_decode(b64, buf)) == -1)
+		log_warnx("jobd sent a log record whose data_b64 is not "
+		    "base64");
+	else
+		rc = logs_write(lo, stream, buf, (size_t)n);
+	free(buf);
+	return rc;
+}
+
+static void
+logs_gap(const cJSON *gap)
+{
+	double	 from, to;
+
+	from = cJSON_GetNumberValue(cJSON_GetArrayItem(gap, 0));
+	to = cJSON_GetNumberValue(cJSON_GetArrayItem(gap, 1));
+	fflush(stdout);
+	log_warnx("%.0f records lost to rotation (seq %.0f-%.0f)",
+	    to - from + 1, from, to);
+}
+
+/*
+ * One line of ndjson: output is shown, a gap said on stderr; task
+ * boundaries, the end and what jobctl does not know show nothing.
+ */
+static int
+logs_record(struct logs *lo, const char *line, size_t len)
+{
+	cJSON		*o;
+	const cJSON	*gap;
+	const char	*s;
+	int		 rc = 0;
+
+	if ((o = cJSON_ParseWithLength(line, len)) == NULL) {
+		log_warnx("jobd sent a log line that is not JSON: %.*s",
+		    (int)(len < 80 ? len : 80), line);
+		return 0;
+	}
+	gap = cJSON_GetObjectItemCaseSensitive(o, "gap");
+	if (cJSON_GetArraySize(gap) == 2)
+		logs_gap(gap);
+	else if ((s = jstr(o, "data")) != NULL)
+		rc = logs_write(lo, jstr(o, "stream"), s, strlen(s));
+	else if ((s = jstr(o, "data_b64")) != NULL)
+		rc = logs_write_b64(lo, jstr(o, "stream"), s);
+	cJSON_Delete(o);
+	return rc;
+}
+
+static int
+logs_add(struct logs *lo, const char *data, size_t len)
+{
+	char	*p;
+	size_t	 cap;
+
+	if (lo->len + len > LOGS_LINE_MAX) {
+		log_warnx("jobd sent a log line of over %d bytes",
+		    LOGS_LINE_MAX);
+		return logs_failed(lo);
+	}
+	if (lo->len + len > lo->cap) {
+		cap = lo->cap ? lo->cap : 16384;
+		while (cap < lo->len + len)
+			cap *= 2;
+		if ((p = realloc(lo->line, cap)) == NULL)
+			fatal("realloc");
+		lo->line = p;
+		lo->cap = cap;
+	}
+	memcpy(lo->line + lo->len, data, len);
+	lo->len += len;
+	return 0;
+}
+
+/*
+ * The sink of a job's log (http_sink): in LOGS_COPY the body as it
+ * comes, else its records, whose lines may come in pieces.
+ */
+int
+out_logs(const char *data, size_t len, void *arg)
+{
+	struct logs	*lo = arg;
+	const char	*nl;
+	size_t		 n;
+
+	if (lo->mode == LOGS_COPY && fwrite(data, 1, len, stdout) != len)
+		return logs_failed(lo);
+	while (lo->mode == LOGS_TEXT && len > 0) {
+		nl = memchr(data, '\n', len);
+		n = nl != NULL ? (size_t)(nl - data) + 1 : len;
+		if (logs_add(lo, data, n) == -1)
+			return -1;
+		if (nl != NULL) {
+			if (logs_record(lo, lo->line, lo->len) == -1)
+				return -1;
+			lo->len = 0;
+		}
+		data += n;
+		len -= n;
+	}
+	/* What came is shown at once: this may follow a running job. */
+	if (fflush(stdout) == EOF)
+		return logs_failed(lo);
+	return 0;
+}
+
+/*
+ * The log's call is over. If its body came whole, a last line without
+ * a newline is a record too. Returns -1 if writing out failed.
+ */
+int
+out_logs_end(struct logs *lo, int whole)
+{
+	if (whole && !lo->failed && lo->len > 0)
+		logs_record(lo, lo->line, lo->len);
+	free(lo->line);
+	lo->line = NULL;
+	lo->len = lo->cap = 0;
+	if (fflush(stdout) == EOF)
+		lo->failed = 1;
+	return lo->failed ? -1 : 0;
 }

@@ -51,10 +51,12 @@ static const struct fdfield fdfields[] = {
 	{ "port",	1, offsetof(struct fdspec, port) },
 	{ "protocol",	0, offsetof(struct fdspec, protocol) },
 	{ "name",	0, offsetof(struct fdspec, name) },
+	{ "stream",	0, offsetof(struct fdspec, stream) },
 };
 
 #define F(name)	(1U << FDF_##name)
-enum { FDF_PATH, FDF_MODE, FDF_BIND, FDF_PORT, FDF_PROTOCOL, FDF_NAME };
+enum { FDF_PATH, FDF_MODE, FDF_BIND, FDF_PORT, FDF_PROTOCOL, FDF_NAME,
+    FDF_STREAM };
 
 static int	 devnull = -1;	/* every null entry's source */
 
@@ -77,6 +79,11 @@ static int	 net_hold(const struct task *, struct fdspec *,
 static int	 net_same(const struct jsock *, const struct fdspec *);
 static int	 held_open(const struct fdspec *, int);
 static int	 null_open(const struct fdspec *, int);
+static int	 log_check(struct fdspec *, const struct jpath *,
+		    struct jerr *);
+static int	 log_hold(const struct task *, struct fdspec *,
+		    struct jsock *, char *, size_t);
+static int	 log_same(const struct jsock *, const struct fdspec *);
 static void	 sock_describe(struct buf *, const struct jsock *);
 static void	 unstore(const struct job *);
 
@@ -118,6 +125,8 @@ static const struct fdtype {
 	    sock_describe },
 	[FD_NULL] = { "null", 0, 0, NULL, NULL, 0, NULL, NULL, NULL,
 	    null_open, NULL },
+	[FD_LOG] = { "log", F(STREAM), 0, NULL, NULL, 0, log_check, log_hold,
+	    log_same, held_open, NULL },
 };
 
 #define fd_fail(e, path, field, ...) \
@@ -273,6 +282,66 @@ net_check(struct fdspec *f, const struct jpath *path, struct jerr *e)
 	if (listen_ip(f->bind, f->port, f->socktype, &la) == -1)
 		return fd_fail(e, path, "bind", "bind must be an "
 		    "IP address or localhost, not \"%s\"", f->bind);
+	return 0;
+}
+
+/*
+ * A log entry: not on fd 0; its stream named stdout, stderr or fdN by
+ * default, else by a name that can be a query value.
+ */
+static int
+log_check(struct fdspec *f, const struct jpath *path, struct jerr *e)
+{
+	char	 def[16];
+	size_t	 i;
+
+	/* Its path is tasks[i].fds[N]: the index is the fd. */
+	if (path->index == 0)
+		return fd_fail(e, path, "type", "a log is written: it cannot "
+		    "be fd 0");
+	if (f->stream == NULL) {
+		if (path->index <= 2)
+			snprintf(def, sizeof(def), "%s", path->index == 1 ?
+			    "stdout" : "stderr");
+		else
+			snprintf(def, sizeof(def), "fd%d", path->index);
+		if ((f->stream = strdup(def)) == NULL)
+			return err_set(e, 500, -1, -1, NULL, "out of memory");
+		return 0;
+	}
+	for (i = 0; f->stream[i] != '\0'; i++)
+		if (!((f->stream[i] >= 'a' && f->stream[i] <= 'z') ||
+		    (f->stream[i] >= 'A' && f->stream[i] <= 'Z') ||
+		    (f->stream[i] >= '0' && f->stream[i] <= '9') ||
+		    f->stream[i] == '_' || f->stream[i] == '-' ||
+		    f->stream[i] == '.'))
+			break;
+	if (i == 0 || i > 32 || f->stream[i] != '\0')
+		return fd_fail(e, path, "stream", "stream must be 1 to 32 of "
+		    "A-Z a-z 0-9 _ - .");
+	return 0;
+}
+
+/* Each log entry is a pipe of its own. */
+static int
+log_same(const struct jsock *s, const struct fdspec *f)
+{
+	return 0;
+}
+
+/* The pipe, made now: jobd holds its read end for the job's life. */
+static int
+log_hold(const struct task *t, struct fdspec *f, struct jsock *s,
+    char *err, size_t errlen)
+{
+	if (log_pipe(s, err, errlen) == -1)
+		return -1;
+	if (asprintf(&s->ls.address, "log:%d.%d:%s", s->task, s->fdnum,
+	    f->stream) == -1) {
+		s->ls.address = NULL;
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -1;
+	}
 	return 0;
 }
 
@@ -453,6 +522,7 @@ fd_hold(struct job *j, struct jerr *e)
 				continue;
 			s = &j->socks[j->nsocks++];
 			s->ls.fd = -1;
+			s->wfd = -1;
 			s->kind = f->kind;
 			s->task = i;
 			s->fdnum = k;
@@ -586,6 +656,7 @@ fd_release(struct job *j)
 
 	unstore(j);
 	for (i = 0; i < j->nsocks; i++) {
+		log_free_pipe(&j->socks[i]);
 		if (j->socks[i].kind == FD_PIPE) {
 			/* A FIFO stays: it is the user's file, not jobd's. */
 			free(j->socks[i].ls.path);
@@ -605,8 +676,10 @@ fd_undo(struct job *j)
 	int	 i;
 
 	unstore(j);
-	for (i = 0; i < j->nsocks; i++)
+	for (i = 0; i < j->nsocks; i++) {
+		log_free_pipe(&j->socks[i]);
 		listen_shut(&j->socks[i].ls);
+	}
 }
 
 void
@@ -614,8 +687,10 @@ fd_free(struct job *j)
 {
 	int	 i, k;
 
-	for (i = 0; i < j->nsocks; i++)
+	for (i = 0; i < j->nsocks; i++) {
+		log_free_pipe(&j->socks[i]);
 		listen_close(&j->socks[i].ls);
+	}
 	free(j->socks);
 	j->socks = NULL;
 	j->nsocks = 0;
@@ -632,6 +707,7 @@ fd_spec_clear(struct fdspec *f)
 	free(f->bind);
 	free(f->protocol);
 	free(f->name);
+	free(f->stream);
 }
 
 static struct jsock *
@@ -664,6 +740,7 @@ fd_restore(struct job *j, int n, const char *const *addr,
 	for (i = 0; i < n; i++) {
 		s = &j->socks[i];
 		s->ls.fd = -1;
+		s->wfd = -1;
 		if ((addr[i] != NULL &&
 		    (s->ls.address = strdup(addr[i])) == NULL) ||
 		    (path[i] != NULL && (s->ls.path = strdup(path[i])) == NULL))
@@ -694,6 +771,10 @@ fd_restore(struct job *j, int n, const char *const *addr,
 	/* Without definitions: the addresses tell the kinds, for the status. */
 	for (i = 0; i < n; i++)
 		if (j->socks[i].kind == FD_NULL && j->socks[i].ls.address &&
+		    strncmp(j->socks[i].ls.address, "log:", 4) == 0)
+			j->socks[i].kind = FD_LOG;
+		else if (j->socks[i].kind == FD_NULL &&
+		    j->socks[i].ls.address &&
 		    strncmp(j->socks[i].ls.address, "pipe:", 5) != 0)
 			j->socks[i].kind = FD_NET;
 		else if (j->socks[i].kind == FD_NULL)

@@ -463,6 +463,56 @@ http_respond(struct conn *c, int status, const char *headers,
 		c->closing = 1;
 }
 
+/*
+ * A streamed 200 answer: chunked for HTTP/1.1, else until the connection
+ * closes. A HEAD gets the head alone. Chunks follow, then the end.
+ */
+void
+http_stream_begin(struct conn *c, const char *ctype)
+{
+	struct request	*r = &c->req;
+
+	if (c->parser.http_minor == 0)
+		r->keepalive = 0;
+	buf_add(&c->out, "HTTP/1.1 200 OK\r\nContent-Type: ", 31);
+	buf_add(&c->out, ctype, strlen(ctype));
+	buf_add(&c->out, "\r\nCache-Control: no-cache\r\n", 27);
+	if (c->parser.http_minor > 0 && !r->head)
+		buf_add(&c->out, "Transfer-Encoding: chunked\r\n", 28);
+	if (r->head)
+		buf_add(&c->out, "Content-Length: 0\r\n", 19);
+	if (!r->keepalive || shutting_down)
+		buf_add(&c->out, "Connection: close\r\n", 19);
+	buf_add(&c->out, "\r\n", 2);
+	http_log(c, 200);
+}
+
+void
+http_chunk(struct conn *c, const void *data, size_t len)
+{
+	char	 hex[24];
+
+	if (len == 0 || c->req.head)
+		return;
+	if (c->parser.http_minor == 0) {
+		buf_add(&c->out, data, len);
+		return;
+	}
+	buf_add(&c->out, hex, (size_t)snprintf(hex, sizeof(hex), "%zx\r\n",
+	    len));
+	buf_add(&c->out, data, len);
+	buf_add(&c->out, "\r\n", 2);
+}
+
+void
+http_stream_end(struct conn *c)
+{
+	if (c->parser.http_minor > 0 && !c->req.head)
+		buf_add(&c->out, "0\r\n\r\n", 5);
+	if (!c->req.keepalive || shutting_down)
+		c->closing = 1;
+}
+
 /* The layer above: what to call with each complete request. */
 void
 http_serve(void (*fn)(struct conn *))

@@ -135,6 +135,7 @@ job_free(struct job *j)
 	if (j->dirty)
 		TAILQ_REMOVE(&dirty, j, dentry);
 	ev_timer_stop(loop, &j->kill_timer);
+	log_close(j);
 	fd_free(j);
 	for (i = 0; i < j->ntasks; i++)
 		task_clear(&j->tasks[i]);
@@ -236,6 +237,7 @@ void
 job_remove(struct job *j)
 {
 	store_remove(j->name);
+	log_remove(j);
 	job_drop(j);
 }
 
@@ -297,6 +299,7 @@ job_end(struct job *j, enum job_state s)
 
 	set_state(j, s);
 	ev_timer_stop(loop, &j->kill_timer);
+	log_job_ended(j);
 	fd_release(j);
 	/*
 	 * A finished job keeps what its status shows: the definitions of
@@ -465,8 +468,13 @@ task_start(struct job *j, int i, struct jerr *e, int put)
 		job_discard(j);
 		return -1;
 	}
+	if (log_prepare(j, i, e) == -1) {
+		t->starting = 0;
+		return start_failed(j, i, e, put);
+	}
 	pid = spawn_task(t, lastp, e);
 	t->starting = 0;
+	log_spawned(j, i, pid);
 	if (pid == -1)
 		return start_failed(j, i, e, put);
 	t->tick_hi = now_ticks();
@@ -497,7 +505,7 @@ task_start(struct job *j, int i, struct jerr *e, int put)
 int
 job_start(struct job *j, struct jerr *e)
 {
-	if (fd_hold(j, e) == -1)
+	if (fd_hold(j, e) == -1 || log_open(j, e) == -1)
 		return start_failed(j, e->task >= 0 ? e->task : 0, e, 1);
 	fd_store(j);
 	return task_start(j, 0, e, 1);
@@ -510,6 +518,7 @@ task_done(struct task *t)
 	struct job	*j = t->job;
 	struct jerr	 e;
 
+	log_task_ended(j, t->index);
 	if (j->state == JOB_STOPPING) {
 		/* Whatever the leader left in its group goes too. */
 		if (t->pid > 0)
@@ -953,6 +962,7 @@ job_adopt(const struct relayed *rel, size_t nrel)
 		recovered++;
 		if (job_prepare(j, &e) == -1)
 			log_warnx("job %s: %s", j->name, e.msg);
+		log_resume(j);
 		t = &j->tasks[j->cur];
 		start = 0;
 		if (t->starting) {

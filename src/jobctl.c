@@ -6,9 +6,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +22,11 @@
 #include "log.h"
 
 static int	cmd_start(const struct cmd *, int, char **);
+static int	cmd_run(const struct cmd *, int, char **);
 static int	cmd_put(const struct cmd *, int, char **);
 static int	cmd_status(const struct cmd *, int, char **);
 static int	cmd_list(const struct cmd *, int, char **);
+static int	cmd_logs(const struct cmd *, int, char **);
 static int	cmd_stop(const struct cmd *, int, char **);
 static int	cmd_signal(const struct cmd *, int, char **);
 static int	cmd_wait(const struct cmd *, int, char **);
@@ -37,9 +41,12 @@ static const char main_help[] =
 "\n"
 "Commands:\n"
 "  start NAME [OPTIONS] [--] CMD [ARGS...]  start a job from flags\n"
+"  run NAME [OPTIONS] [--] CMD [ARGS...]    start a job, print its output,\n"
+"                             exit with its status\n"
 "  put NAME [FILE|-]          start a job from its JSON\n"
 "  status [NAME]              one job in detail, or every job\n"
 "  list                       every job, one line each\n"
+"  logs NAME [-f]             what a job wrote to its log\n"
 "  stop NAME [--wait]         stop a job and forget it\n"
 "  signal NAME SIG            send a signal to a job's running task\n"
 "  wait NAME [--timeout S]    wait for a job to end, exit with its status\n"
@@ -69,7 +76,7 @@ static const char start_help[] =
 "                    else is passed on.\n"
 "  --stdin FILE      read from FILE, or from a FIFO (default /dev/null)\n"
 "  --stdout FILE     append to FILE, created if missing, or write to a FIFO\n"
-"                    (default /dev/null)\n"
+"                    (default: the job's log, see 'jobctl logs')\n"
 "  --stderr FILE     the same for stderr (default: where stdout goes)\n"
 "  --listen ADDR[=NAME]\n"
 "                    a socket jobd binds and holds for the job, passed as\n"
@@ -92,6 +99,15 @@ static const char start_help[] =
 "Relative paths are taken from the current directory. The command starts\n"
 "at the first word after NAME that is not an option, or after --.\n";
 
+static const char run_help[] =
+"Start a job as start does, print its output as it comes (its stdout to\n"
+"stdout, its stderr to stderr), and exit with its status as wait does.\n"
+"Ctrl-C (SIGINT) or SIGTERM stops the job as stop does; its output is\n"
+"printed until it has ended. The options are those of start but\n"
+"--dry-run, --wait and --timeout; output sent elsewhere with --stdout or\n"
+"--stderr is not printed. With --json, the log's records as jobd sends\n"
+"them (see logs).\n";
+
 static const char put_help[] =
 "Define a job from its JSON (jobd's PUT body), read from FILE or from\n"
 "standard input, and start it.\n";
@@ -103,6 +119,20 @@ static const char status_help[] =
 static const char list_help[] =
 "List every job, sorted by name: its state, current task (counted from 1),\n"
 "pid, exit code or signal, age and command.\n";
+
+static const char logs_help[] =
+"Print a job's log: what its tasks wrote to their log fds (stdout and\n"
+"stderr, unless start was told otherwise), each record's bytes as they\n"
+"were written, the task's stdout to stdout and its stderr to stderr.\n"
+"Records lost to the log's rotation are said on stderr.\n"
+"\n"
+"  -f, --follow      keep printing as the job writes, until it ends\n"
+"  --tail N          only the last N records\n"
+"  --since SEQ       only the records after number SEQ\n"
+"  --raw             the bytes alone, all to stdout\n"
+"\n"
+"With --json, jobd's records as they come, one JSON object a line: seq,\n"
+"time, task, stream and data (data_b64 for bytes that are not UTF-8).\n";
 
 static const char stop_help[] =
 "Stop a job (SIGTERM to its task's process group, SIGKILL after its stop\n"
@@ -139,9 +169,12 @@ static const char help_help[] =
 static const struct cmd cmds[] = {
 	{ "start", cmd_start, "start NAME [OPTIONS] [--] CMD [ARGS...]",
 	    start_help },
+	{ "run", cmd_run, "run NAME [OPTIONS] [--] CMD [ARGS...]", run_help },
 	{ "put", cmd_put, "put NAME [FILE|-]", put_help },
 	{ "status", cmd_status, "status [NAME]", status_help },
 	{ "list", cmd_list, "list", list_help },
+	{ "logs", cmd_logs, "logs NAME [-f] [--tail N] [--since SEQ] [--raw]",
+	    logs_help },
 	{ "stop", cmd_stop, "stop NAME [--wait [--timeout S]]", stop_help },
 	{ "signal", cmd_signal, "signal NAME SIG", signal_help },
 	{ "wait", cmd_wait, "wait NAME [--timeout S]", wait_help },
@@ -164,7 +197,10 @@ enum {
 	OPT_STOP_TIMEOUT,
 	OPT_DRY_RUN,
 	OPT_WAIT,
-	OPT_TIMEOUT
+	OPT_TIMEOUT,
+	OPT_TAIL,
+	OPT_SINCE,
+	OPT_RAW
 };
 
 #define COMMON_OPTS							\
@@ -172,8 +208,38 @@ enum {
 	{ "json", no_argument, NULL, OPT_JSON },			\
 	{ "help", no_argument, NULL, 'h' }
 
+/* What start and run take alike. */
+#define START_OPTS							\
+	COMMON_OPTS,							\
+	{ "stdin", required_argument, NULL, OPT_STDIN },		\
+	{ "stdout", required_argument, NULL, OPT_STDOUT },		\
+	{ "stderr", required_argument, NULL, OPT_STDERR },		\
+	{ "listen", required_argument, NULL, OPT_LISTEN },		\
+	{ "cwd", required_argument, NULL, OPT_CWD },			\
+	{ "env", required_argument, NULL, OPT_ENV },			\
+	{ "user", required_argument, NULL, OPT_USER },			\
+	{ "group", required_argument, NULL, OPT_GROUP },		\
+	{ "then", required_argument, NULL, OPT_THEN },			\
+	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT }
+
+/* jobctl run: its calls in flight, and what came of them. */
+struct run {
+	const char	*name;
+	struct logs	 lo;
+	struct call	*log;		/* GET /log?follow=1 */
+	struct call	*wait;		/* GET ?wait= until it ends */
+	struct call	*stop;		/* DELETE, on a signal */
+	struct reply	 logr;
+	struct reply	 waitr;
+	struct reply	 stopr;
+	int		 stopping;
+	int		 rc;		/* an error's status, or 0 */
+};
+
 const char	*opt_socket;
 int		 opt_json;
+
+static int	 sig_fds[2] = { -1, -1 };	/* SIGINT, SIGTERM: run */
 
 /* A usage error: one line saying why, the synopsis, exit 2. */
 void
@@ -347,87 +413,67 @@ parse_seconds(const struct cmd *c, const char *opt, const char *s)
 	return v;
 }
 
-static int
-cmd_start(const struct cmd *c, int argc, char **argv)
+/*
+ * The options of start and run into s. They may come before and after
+ * NAME; the command starts at the first word after NAME that is not an
+ * option, or after "--". Returns NAME, with optind at the command.
+ */
+static const char *
+start_args(const struct cmd *c, int argc, char **argv,
+    const struct option *opts, struct start *s)
 {
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		{ "stdin", required_argument, NULL, OPT_STDIN },
-		{ "stdout", required_argument, NULL, OPT_STDOUT },
-		{ "stderr", required_argument, NULL, OPT_STDERR },
-		{ "listen", required_argument, NULL, OPT_LISTEN },
-		{ "cwd", required_argument, NULL, OPT_CWD },
-		{ "env", required_argument, NULL, OPT_ENV },
-		{ "user", required_argument, NULL, OPT_USER },
-		{ "group", required_argument, NULL, OPT_GROUP },
-		{ "then", required_argument, NULL, OPT_THEN },
-		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "wait", no_argument, NULL, OPT_WAIT },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct start	 s;
-	struct reply	 r;
 	const char	*name = NULL, *lastarg = NULL;
-	char		*body = NULL, *path = NULL, hint[PATH_MAX + 64];
-	char		 suffix[64], buf[1024];
-	cJSON		*job = NULL;
-	double		 timeout = -1, chunk = WAIT_CHUNK, t0 = now_mono();
-	int		 ch, dashdash, rc, wait = 0;
+	int		 ch, dashdash;
 
-	memset(&s, 0, sizeof(s));
-	s.stop_timeout = -1;
-	s.listen = xcalloc((size_t)argc, sizeof(*s.listen));
-	s.env = xcalloc((size_t)argc, sizeof(*s.env));
-	s.then = xcalloc((size_t)argc, sizeof(*s.then));
-	/*
-	 * Options may come before and after NAME; the command starts at
-	 * the first word after NAME that is not an option, or after "--".
-	 */
+	memset(s, 0, sizeof(*s));
+	s->stop_timeout = -1;
+	s->timeout = -1;
+	s->listen = xcalloc((size_t)argc, sizeof(*s->listen));
+	s->env = xcalloc((size_t)argc, sizeof(*s->env));
+	s->then = xcalloc((size_t)argc, sizeof(*s->then));
 	for (;;) {
 		while ((ch = getopt_cmd(c, argc, argv, "+:s:h", opts)) != -1) {
 			lastarg = optarg;
 			switch (ch) {
 			case OPT_STDIN:
-				s.in = optarg;
+				s->in = optarg;
 				break;
 			case OPT_STDOUT:
-				s.out = optarg;
+				s->out = optarg;
 				break;
 			case OPT_STDERR:
-				s.err = optarg;
+				s->err = optarg;
 				break;
 			case OPT_LISTEN:
-				s.listen[s.nlisten++] = optarg;
+				s->listen[s->nlisten++] = optarg;
 				break;
 			case OPT_CWD:
-				s.cwd = optarg;
+				s->cwd = optarg;
 				break;
 			case OPT_ENV:
-				s.env[s.nenv++] = optarg;
+				s->env[s->nenv++] = optarg;
 				break;
 			case OPT_USER:
-				s.user = optarg;
+				s->user = optarg;
 				break;
 			case OPT_GROUP:
-				s.group = optarg;
+				s->group = optarg;
 				break;
 			case OPT_THEN:
-				s.then[s.nthen++] = optarg;
+				s->then[s->nthen++] = optarg;
 				break;
 			case OPT_STOP_TIMEOUT:
-				s.stop_timeout = parse_seconds(c,
+				s->stop_timeout = parse_seconds(c,
 				    "--stop-timeout", optarg);
 				break;
 			case OPT_DRY_RUN:
-				s.dry_run = 1;
+				s->dry_run = 1;
 				break;
 			case OPT_WAIT:
-				wait = 1;
+				s->wait = 1;
 				break;
 			case OPT_TIMEOUT:
-				timeout = parse_seconds(c, "--timeout",
+				s->timeout = parse_seconds(c, "--timeout",
 				    optarg);
 				break;
 			}
@@ -446,15 +492,72 @@ cmd_start(const struct cmd *c, int argc, char **argv)
 		}
 		break;
 	}
-	if ((s.in != NULL && *s.in == '\0') ||
-	    (s.out != NULL && *s.out == '\0') ||
-	    (s.err != NULL && *s.err == '\0'))
+	if ((s->in != NULL && *s->in == '\0') ||
+	    (s->out != NULL && *s->out == '\0') ||
+	    (s->err != NULL && *s->err == '\0'))
 		usage(c, "--stdin, --stdout and --stderr need a path");
-	if ((s.user != NULL && *s.user == '\0') ||
-	    (s.group != NULL && *s.group == '\0'))
+	if ((s->user != NULL && *s->user == '\0') ||
+	    (s->group != NULL && *s->group == '\0'))
 		usage(c, "--user and --group need a name or a number");
-	if (timeout >= 0 && !wait)
+	if (s->timeout >= 0 && !s->wait)
 		usage(c, "--timeout goes with --wait");
+	return name;
+}
+
+static void
+start_free(struct start *s)
+{
+	free(s->listen);
+	free(s->env);
+	free(s->then);
+}
+
+/*
+ * PUT the job. Returns 0 with jobd's answer in r, or an exit status
+ * having said why, with what on our command line an error came from.
+ */
+static int
+start_put(const char *name, const struct start *s, const cJSON *job,
+    const char *suffix, long timeout, struct reply *r)
+{
+	char	*body, *path, hint[PATH_MAX + 64];
+	int	 rc = 0;
+
+	if ((body = cJSON_PrintUnformatted(job)) == NULL)
+		fatalx("out of memory");
+	path = http_job_path(name, suffix);
+	if (http_request("PUT", path, body, strlen(body), timeout, r) == -1)
+		rc = EXIT_UNREACHABLE;
+	else if (!reply_ok(r)) {
+		job_hint(s, jstr(r->json, "path"), hint, sizeof(hint));
+		rc = reply_fail(r, hint);
+		reply_free(r);
+	}
+	free(path);
+	free(body);
+	return rc;
+}
+
+static int
+cmd_start(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		START_OPTS,
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "wait", no_argument, NULL, OPT_WAIT },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct start	 s;
+	struct reply	 r;
+	const char	*name;
+	char		*body = NULL, suffix[64], buf[1024];
+	cJSON		*job = NULL;
+	double		 timeout, chunk = WAIT_CHUNK, t0 = now_mono();
+	int		 rc;
+
+	name = start_args(c, argc, argv, opts, &s);
+	timeout = s.timeout;
 	if ((rc = job_build(c, &s, argv + optind, &job)) != 0)
 		goto done;
 	if (s.dry_run) {
@@ -465,22 +568,14 @@ cmd_start(const struct cmd *c, int argc, char **argv)
 		printf("%s\n", body);
 		goto done;
 	}
-	if ((body = cJSON_PrintUnformatted(job)) == NULL)
-		fatalx("out of memory");
 	/* --wait: the PUT itself waits, then GET ?wait= if need be. */
 	if (timeout >= 0 && timeout < chunk)
 		chunk = timeout;
-	snprintf(suffix, sizeof(suffix), wait ? "?wait=%.3f" : "", chunk);
-	path = http_job_path(name, suffix);
-	if (http_request("PUT", path, body, strlen(body), wait ?
-	    (long)chunk + 30 : REQUEST_TIMEOUT, &r) == -1) {
-		rc = EXIT_UNREACHABLE;
+	snprintf(suffix, sizeof(suffix), s.wait ? "?wait=%.3f" : "", chunk);
+	if ((rc = start_put(name, &s, job, suffix, s.wait ? (long)chunk + 30 :
+	    REQUEST_TIMEOUT, &r)) != 0)
 		goto done;
-	}
-	if (!reply_ok(&r)) {
-		job_hint(&s, jstr(r.json, "path"), hint, sizeof(hint));
-		rc = reply_fail(&r, hint);
-	} else if (!wait) {
+	if (!s.wait) {
 		if (opt_json)
 			out_raw(&r);
 		else
@@ -514,11 +609,192 @@ cmd_start(const struct cmd *c, int argc, char **argv)
 done:
 	cJSON_Delete(job);
 	free(body);
-	free(path);
-	free(s.listen);
-	free(s.env);
-	free(s.then);
+	start_free(&s);
 	return rc;
+}
+
+/* A job's log, GET with query, its body to lo as it comes. */
+static struct call *
+logs_start(const char *name, const char *query, struct logs *lo,
+    struct reply *r)
+{
+	struct call	*call;
+	char		*path;
+
+	path = http_job_path(name, query);
+	call = http_start("GET", path, NULL, 0, 0L, r);
+	free(path);
+	if (call != NULL)
+		http_sink(call, out_logs, lo);
+	return call;
+}
+
+/* The end of a log's call: 0, or an exit status having said why. */
+static int
+logs_finish(struct call *call, struct logs *lo, struct reply *r)
+{
+	int	 rc = 0;
+
+	if (http_finish(call) == -1)
+		rc = lo->failed ? EXIT_REQUEST : EXIT_UNREACHABLE;
+	else if (!reply_ok(r))
+		rc = reply_fail(r, NULL);
+	if (out_logs_end(lo, rc == 0) == -1 && rc == 0)
+		rc = EXIT_REQUEST;
+	reply_free(r);
+	return rc;
+}
+
+static void
+sig_cb(int sig)
+{
+	int	 saved = errno;
+	ssize_t	 n;
+
+	n = write(sig_fds[1], "", 1);
+	(void)n;
+	errno = saved;
+}
+
+/* SIGINT and SIGTERM into a pipe, read where acting on them is safe. */
+static void
+sig_catch(void)
+{
+	struct sigaction	 sa;
+
+	if (pipe2(sig_fds, O_CLOEXEC | O_NONBLOCK) == -1)
+		fatal("pipe2");
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = sig_cb;
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1)
+		fatal("sigaction");
+}
+
+/* Empty the pipe: 1 if a signal had come. */
+static int
+sig_caught(void)
+{
+	char	 buf[16];
+	int	 caught = 0;
+
+	while (read(sig_fds[0], buf, sizeof(buf)) > 0)
+		caught = 1;
+	return caught;
+}
+
+static void
+run_wait(struct run *ru)
+{
+	char	*path, suffix[64];
+
+	snprintf(suffix, sizeof(suffix), "?wait=%.3f", WAIT_CHUNK);
+	path = http_job_path(ru->name, suffix);
+	ru->wait = http_start("GET", path, NULL, 0, (long)WAIT_CHUNK + 30,
+	    &ru->waitr);
+	free(path);
+}
+
+/*
+ * Stop the job, as stop does: its log goes on to its end. Once the job
+ * has ended (the wait is over), there is nothing to stop, and a DELETE
+ * would forget it.
+ */
+static void
+run_stop(struct run *ru)
+{
+	char	*path;
+
+	if (ru->stopping || ru->wait == NULL)
+		return;
+	ru->stopping = 1;
+	log_warnx("%s: stopping", ru->name);
+	path = http_job_path(ru->name, "");
+	ru->stop = http_start("DELETE", path, NULL, 0, REQUEST_TIMEOUT,
+	    &ru->stopr);
+	free(path);
+}
+
+/*
+ * One of run's calls is over. The job's status comes from a GET ?wait=
+ * held while it ends: once a stopped job has ended, jobd forgets it.
+ */
+static void
+run_ended(struct run *ru, struct call *c)
+{
+	int	 rc = 0;
+
+	if (c == ru->log) {
+		ru->log = NULL;
+		rc = logs_finish(c, &ru->lo, &ru->logr);
+	} else if (c == ru->wait) {
+		ru->wait = NULL;
+		if (http_finish(c) == -1)
+			rc = EXIT_UNREACHABLE;
+		else if (!reply_ok(&ru->waitr))
+			rc = reply_fail(&ru->waitr, NULL);
+		else if (out_active(jstr(ru->waitr.json, "state"))) {
+			reply_free(&ru->waitr);
+			run_wait(ru);
+		}
+	} else if (c == ru->stop) {
+		ru->stop = NULL;
+		if (http_finish(c) == 0 && !reply_ok(&ru->stopr) &&
+		    ru->stopr.status != 404)
+			reply_fail(&ru->stopr, NULL);
+		reply_free(&ru->stopr);
+	}
+	if (ru->rc == 0)
+		ru->rc = rc;
+}
+
+static int
+cmd_run(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		START_OPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct start	 s;
+	struct run	 ru;
+	struct reply	 r;
+	struct call	*done;
+	cJSON		*job = NULL;
+
+	memset(&ru, 0, sizeof(ru));
+	ru.name = start_args(c, argc, argv, opts, &s);
+	ru.lo.mode = opt_json ? LOGS_COPY : LOGS_TEXT;
+	if ((ru.rc = job_build(c, &s, argv + optind, &job)) != 0)
+		goto done;
+	/* From here a signal stops the job, once it has been started. */
+	sig_catch();
+	if ((ru.rc = start_put(ru.name, &s, job, "", REQUEST_TIMEOUT,
+	    &r)) != 0)
+		goto done;
+	reply_free(&r);
+	ru.log = logs_start(ru.name, "?follow=1", &ru.lo, &ru.logr);
+	run_wait(&ru);
+	while (ru.rc == 0 && (ru.log != NULL || ru.wait != NULL ||
+	    ru.stop != NULL)) {
+		if ((done = http_next(sig_fds[0])) != NULL)
+			run_ended(&ru, done);
+		else if (sig_caught())
+			run_stop(&ru);
+	}
+	if (ru.log != NULL)
+		out_logs_end(&ru.lo, 0);
+	http_cancel(ru.log);
+	http_cancel(ru.wait);
+	http_cancel(ru.stop);
+	if (ru.rc == 0)
+		ru.rc = out_code(ru.waitr.json);
+	reply_free(&ru.waitr);
+done:
+	cJSON_Delete(job);
+	start_free(&s);
+	return ru.rc;
 }
 
 /* The whole of a file, or of stdin for "-". */
@@ -642,6 +918,69 @@ cmd_list(const struct cmd *c, int argc, char **argv)
 {
 	plain_opts(c, argc, argv, 0, 0);
 	return list_jobs();
+}
+
+/* A count for a query, as jobd takes it: decimal digits. */
+static const char *
+parse_count(const struct cmd *c, const char *opt, const char *s)
+{
+	if (*s == '\0' || strspn(s, "0123456789") != strlen(s) ||
+	    strlen(s) > 18)
+		usage(c, "%s: \"%s\" is not a number", opt, s);
+	return s;
+}
+
+static int
+cmd_logs(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "follow", no_argument, NULL, 'f' },
+		{ "tail", required_argument, NULL, OPT_TAIL },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "raw", no_argument, NULL, OPT_RAW },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct logs	 lo;
+	struct reply	 r;
+	struct call	*call;
+	const char	*tail = NULL, *since = NULL;
+	char		 query[128];
+	int		 ch, follow = 0, raw = 0;
+
+	while ((ch = getopt_cmd(c, argc, argv, ":s:hf", opts)) != -1) {
+		switch (ch) {
+		case 'f':
+			follow = 1;
+			break;
+		case OPT_TAIL:
+			tail = parse_count(c, "--tail", optarg);
+			break;
+		case OPT_SINCE:
+			since = parse_count(c, "--since", optarg);
+			break;
+		case OPT_RAW:
+			raw = 1;
+			break;
+		}
+	}
+	if (raw && opt_json)
+		usage(c, "--raw and --json do not go together");
+	if (optind >= argc)
+		usage(c, "no job name");
+	if (argc - optind > 1)
+		usage(c, "unexpected argument \"%s\"", argv[optind + 1]);
+	memset(&lo, 0, sizeof(lo));
+	lo.mode = raw || opt_json ? LOGS_COPY : LOGS_TEXT;
+	snprintf(query, sizeof(query), "?format=%s%s%s%s%s%s",
+	    raw ? "raw" : "ndjson", follow ? "&follow=1" : "",
+	    tail ? "&tail=" : "", tail ? tail : "",
+	    since ? "&since=" : "", since ? since : "");
+	if ((call = logs_start(argv[optind], query, &lo, &r)) == NULL)
+		return EXIT_UNREACHABLE;
+	while (http_next(-1) != call)
+		;
+	return logs_finish(call, &lo, &r);
 }
 
 static int

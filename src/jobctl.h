@@ -55,7 +55,25 @@ struct start {
 	const char	 *group;
 	double		  stop_timeout;	/* < 0: jobd's default */
 	int		  dry_run;
+	int		  wait;
+	double		  timeout;	/* with wait; < 0: none */
 };
+
+enum logs_mode {
+	LOGS_TEXT,	/* each record's bytes, to stdout or stderr */
+	LOGS_COPY	/* the body as it comes: raw bytes, or ndjson */
+};
+
+/* A job's log as it comes, a line of ndjson at a time. */
+struct logs {
+	enum logs_mode	 mode;
+	char		*line;		/* the start of a record */
+	size_t		 len;
+	size_t		 cap;
+	int		 failed;	/* writing failed, or jobd's lines */
+};
+
+struct call;
 
 /* jobctl.c */
 extern const char	*opt_socket;	/* -s, or NULL for the default */
@@ -72,6 +90,13 @@ void		 http_cleanup(void);
 const char	*http_addr(void);
 int		 http_request(const char *, const char *, const char *,
 		    size_t, long, struct reply *);
+struct call	*http_start(const char *, const char *, const char *,
+		    size_t, long, struct reply *);
+void		 http_sink(struct call *, int (*)(const char *, size_t,
+		    void *), void *);
+struct call	*http_next(int);
+int		 http_finish(struct call *);
+void		 http_cancel(struct call *);
 char		*http_job_path(const char *, const char *);
 int		 reply_ok(const struct reply *);
 int		 reply_fail(const struct reply *, const char *);
@@ -94,5 +119,7 @@ void		 out_outcome(const cJSON *, char *, size_t);
 int		 out_active(const char *);
 int		 out_code(const cJSON *);
 const char	*out_span(double, char *, size_t);
+int		 out_logs(const char *, size_t, void *);
+int		 out_logs_end(struct logs *, int);
 
 #endif

@@ -28,6 +28,10 @@
 #define JOBD_URL_MAX		8192
 #define JOBD_HEADERS_MAX	16384
 #define JOBD_HEADER_COUNT_MAX	100
+#define JOBD_LOG_DEFAULT	(1024 * 1024)
+#define JOBD_LOG_MAX		(64 * 1024 * 1024)
+#define JOBD_LOG_MIN		1024
+#define JOBD_LOG_LINE		(64 * 1024)
 
 #ifndef nitems
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -53,6 +57,7 @@ struct jobd_conf {
 	double		 idle_timeout;
 	uid_t		*allow_uids;	/* --allow-uid; none: anyone */
 	size_t		 nallow_uids;
+	int64_t		 max_log;	/* --max-log: a job's log at most */
 };
 
 extern struct jobd_conf	 conf;
@@ -140,6 +145,7 @@ enum fd_kind {
 	FD_UNIX,
 	FD_NET,
 	FD_NULL,
+	FD_LOG,
 	FD_CLOSED
 };
 
@@ -160,6 +166,8 @@ struct jsock {
 	int		 task;		/* first task and fd that use it */
 	int		 fdnum;
 	int		 mode;		/* pipes: O_RDONLY or O_WRONLY */
+	int		 wfd;		/* log: the write end, until spawn */
+	struct logpipe	*lp;		/* log: what reads it (logs.c) */
 };
 
 /* One fd entry of a task, as the client wrote it. */
@@ -173,6 +181,7 @@ struct fdspec {
 	char		*protocol;
 	int		 socktype;	/* SOCK_STREAM or SOCK_DGRAM */
 	char		*name;
+	char		*stream;	/* log: its stream's name */
 	struct jsock	*sock;		/* held fd, for pipes and sockets */
 };
 
@@ -242,6 +251,9 @@ struct job {
 	TAILQ_ENTRY(job)	 fentry;	/* finished jobs, oldest first */
 	TAILQ_ENTRY(job)	 dentry;	/* changed, to save (job.c) */
 	int			 dirty;
+	int64_t			 log_max;	/* "log": {"max_bytes"} */
+	int			 has_log;	/* a task has a log fd */
+	struct joblog		*log;		/* open log (logs.c) */
 	LIST_HEAD(, job_watch)	 watches;
 	TAILQ_ENTRY(job)	 entry;		/* all jobs */
 };
@@ -295,6 +307,7 @@ struct conn {
 	void			(*defer_expire)(struct conn *, void *);
 	void			(*defer_cancel)(struct conn *, void *);
 	void			*defer_arg;
+	void			(*defer_drain)(struct conn *, void *);
 	http_parser		 parser;
 	struct buf		 in;
 	struct buf		 out;
@@ -338,6 +351,7 @@ void		 conn_defer(struct conn *, ev_tstamp,
 		    void (*)(struct conn *, void *),
 		    void (*)(struct conn *, void *), void *);
 void		 conn_undefer(struct conn *);
+void		 conn_on_drain(struct conn *, void (*)(struct conn *, void *));
 void		 conn_close_all(void);
 void		 conn_prepare(void);
 unsigned	 conn_count(void);
@@ -353,6 +367,9 @@ void		 http_respond(struct conn *, int, const char *, const char *,
 void		 http_error(struct conn *, int, const char *, const char *,
 		    const char *, ...) __attribute__((format(printf, 5, 6)));
 const char	*http_status_text(int);
+void		 http_stream_begin(struct conn *, const char *);
+void		 http_chunk(struct conn *, const void *, size_t);
+void		 http_stream_end(struct conn *);
 void		 http_log(struct conn *, int);
 
 /* api.c */
@@ -412,6 +429,8 @@ void		 ctl_close(void);
 /* jsonw.c */
 void		 w_null(struct buf *);
 void		 w_str(struct buf *, const char *);
+int		 w_strn(struct buf *, const char *, size_t);
+void		 w_b64(struct buf *, const void *, size_t);
 void		 w_key(struct buf *, const char *, int);
 void		 w_int(struct buf *, long long);
 void		 w_num(struct buf *, double);
@@ -449,6 +468,53 @@ int		 fd_restore(struct job *, int, const char *const *,
 void		 fd_store_name(const struct job *, int, char *, size_t);
 void		 fd_take(struct job *, int, int);
 void		 fd_store(const struct job *);
+
+/* A record of a job's log, as a reader gets it (logs.c). */
+struct logrec {
+	uint64_t	 seq;		/* 0: a gap, gap_from to gap_to */
+	int64_t		 time;		/* ms since the epoch */
+	int		 task;
+	int		 partial;
+	pid_t		 started;	/* a task began, with this pid */
+	char		 stream[33];
+	const char	*data;
+	size_t		 len;
+	uint64_t	 gap_from;
+	uint64_t	 gap_to;
+};
+
+/* A reader of a job's log: its cursor, and cb when more may be read. */
+struct log_waiter {
+	struct job		*job;		/* NULL: the log is gone */
+	void			(*cb)(void *);
+	void			*arg;
+	uint64_t		 next;		/* seq of the next record */
+	uint64_t		 seg;		/* its segment, */
+	int64_t			 off;		/* and where in it */
+	LIST_ENTRY(log_waiter)	 entry;
+};
+
+extern uint64_t	 log_bytes_written;
+extern uint64_t	 log_bytes_dropped;
+
+/* logs.c */
+int		 log_open(struct job *, struct jerr *);
+int		 log_pipe(struct jsock *, char *, size_t);
+void		 log_spawned(struct job *, int, pid_t);
+void		 log_task_ended(struct job *, int);
+void		 log_job_ended(struct job *);
+void		 log_close(struct job *);
+void		 log_remove(struct job *);
+void		 log_resume(struct job *);
+void		 log_free_pipe(struct jsock *);
+int		 log_prepare(struct job *, int, struct jerr *);
+void		 log_cleanup(void);
+int		 log_reader_start(struct job *, struct log_waiter *, uint64_t,
+		    void (*)(void *), void *);
+void		 log_reader_stop(struct log_waiter *);
+int		 log_live(const struct log_waiter *);
+size_t		 log_read(struct log_waiter *, size_t,
+		    void (*)(const struct logrec *, void *), void *);
 
 /* An exit jobinit relayed at start, before the jobs were looked at. */
 struct relayed {

@@ -470,7 +470,37 @@ parse_task(const cJSON *v, const struct jpath *path, struct task *t, struct jerr
 	return 0;
 }
 
-static const char *const job_keys[] = { "tasks", "stop_timeout", NULL };
+static const char *const job_keys[] = { "tasks", "stop_timeout", "log",
+    NULL };
+static const char *const log_keys[] = { "max_bytes", NULL };
+
+/* "log": {"max_bytes": N}, at most --max-log. */
+static int
+parse_log(const cJSON *v, struct job *j, struct jerr *e)
+{
+	const struct jpath	*p = KEY(NULL, "log");
+	const cJSON		*x;
+
+	if (!cJSON_IsObject(v))
+		return fail(e, 400, p, "must be an object, not %s",
+		    type_name(v));
+	if (check_keys(v, p, log_keys, e) == -1)
+		return -1;
+	if ((x = get(v, "max_bytes")) == NULL)
+		return 0;
+	p = KEY(p, "max_bytes");
+	if (!cJSON_IsNumber(x) || x->valuedouble != floor(x->valuedouble) ||
+	    x->valuedouble < JOBD_LOG_MIN)
+		return fail(e, 400, p, "must be an integer of at least %d",
+		    JOBD_LOG_MIN);
+	if (x->valuedouble > (double)conf.max_log)
+		return fail(e, 400, p, "%.0f is over this jobd's limit of %lld "
+		    "bytes (--max-log)", x->valuedouble,
+		    (long long)conf.max_log);
+	j->log_max = (int64_t)x->valuedouble;
+	return 0;
+}
+
 
 static struct job *
 parse_job(const cJSON *root, const char *name, struct jerr *e)
@@ -478,7 +508,7 @@ parse_job(const cJSON *root, const char *name, struct jerr *e)
 	const cJSON	*tasks, *x;
 	struct job	*j = NULL;
 	const struct jpath	*p;
-	int		 n, i;
+	int		 n, i, k;
 
 	if (!cJSON_IsObject(root)) {
 		fail(e, 400, NULL, "a job must be a JSON object, not %s",
@@ -500,6 +530,8 @@ parse_job(const cJSON *root, const char *name, struct jerr *e)
 		}
 		j->stop_timeout = x->valuedouble;
 	}
+	if ((x = get(root, "log")) != NULL && parse_log(x, j, e) == -1)
+		goto fail;
 	if ((tasks = get(root, "tasks")) == NULL) {
 		fail(e, 400, KEY(NULL, "tasks"), "missing required field \"tasks\"");
 		goto fail;
@@ -530,6 +562,9 @@ parse_job(const cJSON *root, const char *name, struct jerr *e)
 		p = INDEX(KEY(NULL, "tasks"), i);
 		if (parse_task(x, p, &j->tasks[i], e) == -1)
 			goto fail;
+		for (k = 0; k < j->tasks[i].nfds; k++)
+			if (j->tasks[i].fds[k].kind == FD_LOG)
+				j->has_log = 1;
 		i++;
 	}
 	return j;

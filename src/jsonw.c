@@ -111,6 +111,80 @@ w_str(struct buf *b, const char *s)
 	buf_add(b, "\"", 1);
 }
 
+/*
+ * len bytes as a JSON string, when they are UTF-8 (a NUL included):
+ * else -1 and nothing written, for the caller to send them in base64.
+ */
+int
+w_strn(struct buf *b, const char *s, size_t len)
+{
+	const char	*p, *end = s + len, *run;
+	unsigned char	 c;
+	size_t		 n, need;
+	char		 esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+
+	for (p = s; p < end; p++) {
+		c = (unsigned char)*p;
+		if (c < 0x80)
+			continue;
+		need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		if ((size_t)(end - p) < need || (n = utf8_len(p)) == 0)
+			return -1;
+		p += n - 1;
+	}
+	buf_add(b, "\"", 1);
+	for (p = run = s; p < end; p++) {
+		c = (unsigned char)*p;
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+			continue;
+		buf_add(b, run, (size_t)(p - run));
+		run = p + 1;
+		if (c == '"' || c == '\\') {
+			esc[1] = (char)c;
+			buf_add(b, esc, 2);
+			esc[1] = 'u';
+		} else if (c == '\n')
+			buf_add(b, "\\n", 2);
+		else if (c == '\t')
+			buf_add(b, "\\t", 2);
+		else {
+			esc[4] = hexdigits[c >> 4];
+			esc[5] = hexdigits[c & 0xf];
+			buf_add(b, esc, 6);
+		}
+	}
+	buf_add(b, run, (size_t)(p - run));
+	buf_add(b, "\"", 1);
+	return 0;
+}
+
+/* len bytes as a base64 JSON string. */
+void
+w_b64(struct buf *b, const void *data, size_t len)
+{
+	static const char	 set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char	*d = data;
+	char			 q[4];
+	unsigned long		 v;
+	size_t			 i;
+
+	buf_add(b, "\"", 1);
+	for (i = 0; i < len; i += 3) {
+		v = (unsigned long)d[i] << 16;
+		if (i + 1 < len)
+			v |= (unsigned long)d[i + 1] << 8;
+		if (i + 2 < len)
+			v |= d[i + 2];
+		q[0] = set[v >> 18 & 63];
+		q[1] = set[v >> 12 & 63];
+		q[2] = i + 1 < len ? set[v >> 6 & 63] : '=';
+		q[3] = i + 2 < len ? set[v & 63] : '=';
+		buf_add(b, q, 4);
+	}
+	buf_add(b, "\"", 1);
+}
+
 /* ,"key": (the comma unless first) */
 void
 w_key(struct buf *b, const char *key, int first)

@@ -45,6 +45,8 @@ static const char usage_text[] =
 "      --max-jobs N           most jobs running at once, 0 = no limit\n"
 "                             (default 10000)\n"
 "      --keep-finished N      finished jobs kept for GET (default 1000)\n"
+"      --max-log BYTES        largest log a job may ask for (default\n"
+"                             67108864; each job's default is 1048576)\n"
 "      --max-connections N    most client connections (default 1024)\n"
 "      --request-timeout SECS close a connection that has not sent a whole\n"
 "                             request in SECS (default 30)\n"
@@ -328,6 +330,7 @@ main(int argc, char *argv[])
 		{ "max-body", required_argument, NULL, 'B' },
 		{ "max-jobs", required_argument, NULL, 'J' },
 		{ "keep-finished", required_argument, NULL, 'K' },
+		{ "max-log", required_argument, NULL, 'G' },
 		{ "max-connections", required_argument, NULL, 'C' },
 		{ "request-timeout", required_argument, NULL, 'T' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
@@ -372,6 +375,13 @@ main(int argc, char *argv[])
 		case 'B':
 			conf.max_body = number("--max-body", optarg,
 			    1UL << 30);
+			break;
+		case 'G':
+			conf.max_log = (int64_t)number("--max-log", optarg,
+			    1UL << 40);
+			if (conf.max_log < JOBD_LOG_MIN)
+				usage_error("--max-log: at least %d bytes",
+				    JOBD_LOG_MIN);
 			break;
 		case 'J':
 			conf.max_jobs = number("--max-jobs", optarg, 1000000);

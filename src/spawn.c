@@ -583,7 +583,9 @@ spawn_task(struct task *t, const char *last_exit, struct jerr *e)
 		s.loglen = (size_t)snprintf(s.logrec, sizeof(s.logrec),
 		    "%s %d ", t->job->name, t->index);
 	for (i = 0; i < t->nfds; i++)
-		s.src[i] = t->fds[i].sock != NULL ? t->fds[i].sock->ls.fd : -1;
+		s.src[i] = t->fds[i].sock == NULL ? -1 :
+		    t->fds[i].kind == FD_LOG ? t->fds[i].sock->wfd :
+		    t->fds[i].sock->ls.fd;
 	if ((s.envp = make_env(t, last_exit, &s.pidslot)) == NULL ||
 	    (s.paths = make_paths(t)) == NULL) {
 		r.err = ENOMEM;
