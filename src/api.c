@@ -745,8 +745,13 @@ log_pump(struct logreader *r)
 
 	do {
 		if (c->out.len - c->out.off >= LOG_OUT_HIGH) {
+			/*
+			 * What is left unsent brings log_drain back; if all
+			 * went (or the client left), nothing would.
+			 */
 			conn_flush(c);
-			return;
+			if (c->dead || c->out.len > c->out.off)
+				return;
 		}
 		r->b.len = 0;
 		n = log_read(&r->w, 64 * 1024, log_rec, r);

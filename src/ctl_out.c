@@ -553,6 +553,31 @@ logs_gap(const cJSON *gap)
 }
 
 /*
+ * The length of a record's data. cJSON ends its strings at a NUL, and a
+ * task's line may hold some, which jobd sends as \u0000: the data is as
+ * many strings end to end as its text in the line has of those.
+ */
+static size_t
+logs_data_len(const char *line, size_t len, const char *data)
+{
+	const char	*p, *end = line + len;
+	size_t		 n = 0, nuls = 0;
+
+	if (memmem(line, len, "\\u0000", 6) == NULL ||
+	    (p = memmem(line, len, "\"data\":\"", 8)) == NULL)
+		return strlen(data);
+	for (p += 8; p < end && *p != '"'; p++) {
+		if (*p != '\\' || ++p == end)
+			continue;
+		if (end - p >= 5 && memcmp(p, "u0000", 5) == 0)
+			nuls++;
+	}
+	while (nuls-- > 0)
+		n += strlen(data + n) + 1;
+	return n + strlen(data + n);
+}
+
+/*
  * One line of ndjson: output is shown, a gap said on stderr; task
  * boundaries, the end and what jobctl does not know show nothing.
  */
@@ -573,7 +598,8 @@ logs_record(struct logs *lo, const char *line, size_t len)
 	if (cJSON_GetArraySize(gap) == 2)
 		logs_gap(gap);
 	else if ((s = jstr(o, "data")) != NULL)
-		rc = logs_write(lo, jstr(o, "stream"), s, strlen(s));
+		rc = logs_write(lo, jstr(o, "stream"), s,
+		    logs_data_len(line, len, s));
 	else if ((s = jstr(o, "data_b64")) != NULL)
 		rc = logs_write_b64(lo, jstr(o, "stream"), s);
 	cJSON_Delete(o);

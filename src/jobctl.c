@@ -64,7 +64,7 @@ static const char main_help[] =
 "  -V, --version      print jobctl's version and exit\n"
 "\n"
 "Exit status: 0 done, 1 the request failed, 2 usage error, 3 jobd cannot\n"
-"be reached; wait exits with the job's own status. See jobctl(1).\n";
+"be reached; wait and run exit with the job's own status. See jobctl(1).\n";
 
 static const char start_help[] =
 "Define a job from flags and start it. jobd wants everything spelled out;\n"
@@ -613,15 +613,16 @@ done:
 	return rc;
 }
 
-/* A job's log, GET with query, its body to lo as it comes. */
+/* GET a job's log with query, its body to lo as it comes. */
 static struct call *
 logs_start(const char *name, const char *query, struct logs *lo,
     struct reply *r)
 {
 	struct call	*call;
-	char		*path;
+	char		*path, suffix[256];
 
-	path = http_job_path(name, query);
+	snprintf(suffix, sizeof(suffix), "/log%s", query);
+	path = http_job_path(name, suffix);
 	call = http_start("GET", path, NULL, 0, 0L, r);
 	free(path);
 	if (call != NULL)

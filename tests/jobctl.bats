@@ -539,6 +539,256 @@ while True:
 	assert_equal "$stderr" "jobctl: no such job: gone"
 }
 
+@test "start: without --stdout and --stderr, both go to the job's log" {
+	run jc start x --dry-run --json -- /bin/true
+	assert_success
+	echo "$output" | jq -e '.tasks[0].fd == [{"type": "null"},
+	    {"type": "log"}, {"type": "log"}]'
+	# --stderr alone: stdout still to the log; --stdout alone: both there.
+	run jc start x --dry-run --json --stderr err.txt -- /bin/true
+	echo "$output" | jq -e '.tasks[0].fd[1] == {"type": "log"} and
+	    .tasks[0].fd[2].path == "'"$BATS_TEST_TMPDIR"'/err.txt"'
+	run jc start x --dry-run --json --stdout out.txt -- /bin/true
+	echo "$output" | jq -e '[.tasks[0].fd[1:][].path] ==
+	    ["'"$BATS_TEST_TMPDIR"'/out.txt", "'"$BATS_TEST_TMPDIR"'/out.txt"]'
+	# jobd is told so: the task writes into the log.
+	jc start l --then 'sh -c "echo then"' -- /bin/sh -c 'echo first'
+	jc wait l
+	run jc logs l
+	assert_success
+	assert_output $'first\nthen'
+}
+
+@test "logs: stdout's records to stdout, stderr's to stderr, bytes as written" {
+	jc start s -- /bin/sh -c 'echo out1; echo err1 >&2; echo out2
+	    printf "no newline"; printf "\377\376 not UTF-8\n" >&2'
+	jc wait s
+	run --separate-stderr jc logs s
+	assert_success
+	assert_equal "$output" $'out1\nout2\nno newline'
+	assert_equal "$stderr" $'err1\n\377\376 not UTF-8'
+	# Exactly the bytes: no newline added where the task wrote none.
+	jc logs s 2>/dev/null >got.out
+	printf 'out1\nout2\nno newline' >want.out
+	cmp got.out want.out
+	jc logs s 2>got.err >/dev/null
+	printf 'err1\n\377\376 not UTF-8\n' >want.err
+	cmp got.err want.err
+	# NUL bytes too, in UTF-8 lines.
+	jc start n -- /bin/sh -c 'printf "a\0b\\\\u0000c\0\n\0"'
+	jc wait n
+	jc logs n >got.out
+	printf 'a\0b\\u0000c\0\n\0' >want.out
+	cmp got.out want.out
+	# --json: jobd's records, one a line, as they came.
+	run jc --json logs s
+	assert_success
+	assert_equal "$(jq -rs 'map(select(.stream == "stdout") | .data) |
+	    join("")' <<<"$output")" $'out1\nout2\nno newline'
+	assert_equal "$(jq -rs 'map(select(.data_b64) | .data_b64) | .[]' \
+	    <<<"$output")" "$(printf '\377\376 not UTF-8\n' | base64)"
+	jq -se 'map(select(.seq) | .seq) | . == sort' <<<"$output"
+}
+
+@test "logs: --tail, --since and --raw" {
+	jc start t -- /bin/sh -c 'for i in 1 2 3 4 5; do echo $i; done'
+	jc start r -- /bin/sh -c 'echo out; echo err >&2'
+	jc wait t
+	jc wait r
+	run jc logs t --tail 2
+	assert_success
+	assert_output $'4\n5'
+	run jc logs t --tail 0
+	assert_success
+	assert_output ""
+	local seq
+	seq=$(jc --json logs t | jq -r 'select(.data == "3\n") | .seq')
+	[ -n "$seq" ]
+	run jc logs t --since "$seq"
+	assert_success
+	assert_output $'4\n5'
+	run jc logs t --since "$seq" --tail 1
+	assert_output 5
+	# --raw: the bytes alone, every stream on stdout.
+	jc logs t --raw --tail 2 >raw.out
+	printf '4\n5\n' >want.out
+	cmp raw.out want.out
+	run --separate-stderr jc logs r --raw
+	assert_success
+	assert_equal "$stderr" ""
+	# Two pipes: jobd reads them in no set order.
+	assert_equal "$(sort <<<"$output")" $'err\nout'
+}
+
+@test "logs: records lost to rotation are said on stderr" {
+	jc start g --dry-run --json -- /bin/sh -c \
+	    'i=0; while [ $i -lt 500 ]; do echo line $i; i=$((i + 1)); done' |
+	    jq -c '.log = {"max_bytes": 4096}' | jc put g
+	jc wait g
+	local from to
+	from=$(jc --json logs g --since 1 | jq -r 'select(.gap) | .gap[0]')
+	to=$(jc --json logs g --since 1 | jq -r 'select(.gap) | .gap[1]')
+	assert_equal "$from" 2
+	(( to > 100 ))
+	run --separate-stderr jc logs g --since 1
+	assert_success
+	assert_equal "$stderr" \
+	    "jobctl: $((to - from + 1)) records lost to rotation (seq $from-$to)"
+	assert_equal "$(tail -n 1 <<<"$output")" "line 499"
+	# From the oldest record kept, nothing is lost.
+	run --separate-stderr jc logs g
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(tail -n 1 <<<"$output")" "line 499"
+}
+
+@test "logs -f: follows the job while it runs, ends when it ends" {
+	jc start f -- /bin/sh -c 'echo one; while [ ! -e go ]; do sleep 0.05
+	    done; echo two >&2; echo three'
+	timeout 20 "$JOBCTL" logs -f f >out.txt 2>err.txt 3>&- &
+	local pid=$! rc=0
+	wait_until 'grep -qx one out.txt' || fail "no output: $(cat err.txt)"
+	sleep 0.3
+	alive "$pid" || fail "logs -f ended while the job ran"
+	touch go
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 0
+	assert_equal "$(cat out.txt)" $'one\nthree'
+	assert_equal "$(cat err.txt)" two
+	# An ended job: what there is, and done.
+	run timeout 10 "$JOBCTL" logs --follow f
+	assert_success
+	assert_output $'one\ntwo\nthree'
+	run timeout 10 "$JOBCTL" logs -f f --json
+	assert_success
+	assert_line --index 0 --regexp '^\{.*"started":'
+	assert_equal "$(tail -n 1 <<<"$output" | jq -c .)" \
+	    '{"end":true,"state":"exited"}'
+}
+
+@test "logs: an unknown job, bad values and usage errors" {
+	run --separate-stderr jc logs nope
+	assert_failure 1
+	assert_equal "$output" ""
+	assert_equal "$stderr" "jobctl: no such job: nope"
+	run jc logs -f nope
+	assert_failure 1
+	run jc logs
+	assert_failure 2
+	assert_output --partial "no job name"
+	run jc logs x --tail many
+	assert_failure 2
+	assert_output --partial '--tail: "many" is not a number'
+	run jc logs x --since -1
+	assert_failure 2
+	run jc logs x --raw --json
+	assert_failure 2
+	run jc -s "$BATS_TEST_TMPDIR/none.sock" logs x
+	assert_failure 3
+}
+
+@test "run: prints the job's output as it comes and exits with its status" {
+	run --separate-stderr jc run r -- /bin/sh -c 'echo out; echo err >&2
+	    exit 7'
+	assert_failure 7
+	assert_equal "$output" out
+	assert_equal "$stderr" err
+	# The job stays, as start leaves it.
+	assert_equal "$(jstate r '.tasks[0].exit_code')" 7
+	run jc run z -- /bin/true
+	assert_success
+	assert_output ""
+	# Output sent elsewhere is not printed.
+	run --separate-stderr jc run f --stdout f.txt -- /bin/sh -c \
+	    'echo to file; echo to file too >&2'
+	assert_success
+	assert_equal "$output" ""
+	assert_equal "$stderr" ""
+	assert_equal "$(cat f.txt)" $'to file\nto file too'
+	run --separate-stderr jc run g --stderr g.txt -- /bin/sh -c \
+	    'echo to log; echo to file >&2'
+	assert_equal "$output" "to log"
+	assert_equal "$stderr" ""
+	assert_equal "$(cat g.txt)" "to file"
+	# --then tasks too, and their ends.
+	run jc run t --then 'sh -c "echo then; exit 4"' -- /bin/echo first
+	assert_failure 4
+	assert_output $'first\nthen'
+	run jc --json run j -- /bin/echo hi
+	assert_success
+	assert_equal "$(jq -rs 'map(.data // empty) | join("")' <<<"$output")" \
+	    hi
+	# Start errors are start's.
+	run jc run e -- /nonexistent/prog
+	assert_failure 1
+	assert_output --partial "(from the command)"
+	jc start busy -- /bin/sleep 100
+	run jc run busy -- /bin/true
+	assert_failure 1
+	assert_equal "$(jstate busy)" running
+	run jc run w --wait -- /bin/true
+	assert_failure 2
+	run jc run
+	assert_failure 2
+	assert_output --partial "no job name"
+	run jc run w
+	assert_failure 2
+	assert_output --partial "no command to run"
+}
+
+@test "run: a task killed by a signal exits as jobctl wait does" {
+	run jc run k -- /bin/sh -c 'echo dying; kill -TERM $$'
+	assert_failure 143
+	assert_output dying
+	run jc wait k
+	assert_failure 143
+	run jc run q -- /bin/sh -c 'kill -KILL $$'
+	assert_failure 137
+	run jc run n --then /nonexistent/prog -- /bin/true
+	assert_failure 126
+}
+
+@test "run: Ctrl-C stops the job, its output goes on to its end, then its status" {
+	"$JOBCTL" run r -- /usr/bin/python3 -u -c '
+import signal, sys, time
+def term(sig, frame):
+    print("got TERM")
+    sys.exit(3)
+signal.signal(signal.SIGTERM, term)
+print("ready")
+while True:
+    time.sleep(1)' >out.txt 2>err.txt 3>&- &
+	local pid=$! rc=0
+	wait_until 'grep -qx ready out.txt' || fail "no output: $(cat err.txt)"
+	kill -INT "$pid"
+	wait_until "! alive $pid" 20 || {
+		kill -KILL "$pid"
+		fail "jobctl run went on after SIGINT"
+	}
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 3
+	assert_equal "$(cat out.txt)" $'ready\ngot TERM'
+	assert_equal "$(cat err.txt)" "jobctl: r: stopping"
+	# Stopped as jobctl stop does: jobd has forgotten it.
+	run jc status r
+	assert_failure 1
+	# SIGTERM the same; a task that SIGTERM kills: 128 + 15.
+	"$JOBCTL" run s -- /bin/sh -c 'echo ready; exec sleep 100' \
+	    >out.txt 2>err.txt 3>&- &
+	pid=$!
+	rc=0
+	wait_until 'grep -qx ready out.txt' || fail "no output: $(cat err.txt)"
+	kill -TERM "$pid"
+	wait_until "! alive $pid" 20 || {
+		kill -KILL "$pid"
+		fail "jobctl run went on after SIGTERM"
+	}
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 143
+	run jc status s
+	assert_failure 1
+}
+
 @test "version: jobctl's and jobd's" {
 	run jc version
 	assert_success
@@ -762,6 +1012,14 @@ comp() {
 	assert_output dir.d/log.txt
 	run comp "$JOBCTL" start web -- cat --std
 	assert_output ""
+	run comp "$JOBCTL" lo
+	assert_output logs
+	run comp "$JOBCTL" logs --
+	assert_output $'--socket\n--json\n--help\n--follow\n--tail\n--since\n--raw'
+	run comp "$JOBCTL" run --std
+	assert_output $'--stdin\n--stdout\n--stderr'
+	run comp "$JOBCTL" run web --cwd dir.d -- cat dir.d/
+	assert_output dir.d/log.txt
 	# Job names come from the jobd that jobctl would talk to.
 	jc start web -- sleep 100
 	jc start worker -- sleep 100
@@ -771,6 +1029,10 @@ comp() {
 	run comp "$JOBCTL" status ""
 	assert_output $'other\nweb\nworker'
 	run comp "$JOBCTL" wait --timeout 3 o
+	assert_output other
+	run comp "$JOBCTL" logs --tail 3 w
+	assert_output $'web\nworker'
+	run comp "$JOBCTL" run o
 	assert_output other
 	run comp "$JOBCTL" stop web ""
 	assert_output ""
@@ -808,7 +1070,7 @@ comp() {
 	assert_failure 2
 	run jc help
 	assert_success
-	for c in start put status list stop signal wait version help; do
+	for c in start run put status list logs stop signal wait version help; do
 		assert_line --regexp "^  $c "
 		assert_equal "$(jc help "$c")" "$(jc "$c" --help)"
 		jc help "$c" | grep -q "^usage: jobctl $c"
@@ -897,6 +1159,12 @@ comp() {
 	assert_success
 	run $vg "$JOBCTL" --json stop v --wait
 	assert_success
+	run $vg "$JOBCTL" run vr -- /bin/sh -c 'echo out; echo err >&2; exit 2'
+	assert_failure 2
+	run $vg "$JOBCTL" logs vr --tail 1
+	assert_success
+	run $vg "$JOBCTL" logs nope
+	assert_failure 1
 	run $vg "$JOBCTL" start w --then 'unclosed "' -- /bin/true
 	assert_failure 2
 	run $vg "$JOBCTL" -s "$BATS_TEST_TMPDIR/none.sock" list
