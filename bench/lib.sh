@@ -79,7 +79,7 @@ spawn_bg() {
 
 # The helpers in C, built once into bench/out/bin.
 tools() {
-	for _t in spawnloop jobload startup; do
+	for _t in spawnloop jobload startup logwrite; do
 		if [ ! -x "$bin/$_t" ] || [ "$top/bench/$_t.c" -nt "$bin/$_t" ]; then
 			cc -O2 -Wall -o "$bin/$_t" "$top/bench/$_t.c"
 		fi

@@ -53,11 +53,25 @@ static void	api_job_signal(struct conn *, struct args *);
 static void	api_job_sig(struct conn *, struct args *);
 static void	api_reexec(struct conn *, struct args *);
 static void	api_job_log(struct conn *, struct args *);
+static void	api_events(struct conn *, struct args *);
+struct logreader;
+static void	log_pump(struct logreader *);
+static void	log_free(struct logreader *);
+static void	log_expired(struct conn *, void *);
+static void	log_cancelled(struct conn *, void *);
+static void	log_drain(struct conn *, void *);
+static void	api_metrics(struct conn *, struct args *);
 
 /* A GET /job/:name/log answer, streamed as the log is read. */
 struct logreader {
 	struct log_waiter	 w;
 	struct conn		*c;
+	void			(*fmt)(const struct logrec *, void *);
+	int			 events;	/* GET /events, not a log */
+	char			*jobs[MAX_PARAMS];	/* events: job= */
+	int			 njobs;
+	LIST_ENTRY(logreader)	 entry;		/* events: followers */
+	struct job		*job;
 	int			 follow;
 	int			 raw;
 	int			 task;		/* -1: every task */
@@ -67,6 +81,9 @@ struct logreader {
 };
 
 #define LOG_OUT_HIGH	(256 * 1024)	/* stop reading while this waits */
+
+static LIST_HEAD(, logreader)	 followers = LIST_HEAD_INITIALIZER(followers);
+static ev_timer			 heartbeat;
 
 static const struct route {
 	int		 method;
@@ -81,6 +98,8 @@ static const struct route {
 	{ HTTP_POST,	"/job/*/signal",	api_job_signal },
 	{ HTTP_PUT,	"/job/*/sig/*",		api_job_sig },
 	{ HTTP_GET,	"/job/*/log",		api_job_log },
+	{ HTTP_GET,	"/events",		api_events },
+	{ HTTP_GET,	"/metrics",		api_metrics },
 	{ HTTP_POST,	"/daemon/reexec",	api_reexec },
 };
 
@@ -432,6 +451,7 @@ api_jobs(struct conn *c, struct args *a)
 {
 	struct job	**v;
 	size_t		  n;
+	char		  seq[48];
 
 	if (query_parse(c, a, no_params) == -1)
 		return;
@@ -440,7 +460,10 @@ api_jobs(struct conn *c, struct args *a)
 		http_error(c, 500, NULL, NULL, "out of memory");
 		return;
 	}
-	respond_json(c, 200, NULL, json_jobs(v, n));
+	/* The events up to this one are in the list: follow from it. */
+	snprintf(seq, sizeof(seq), "X-Jobd-Seq: %llu\r\n",
+	    (unsigned long long)events_seq());
+	respond_json(c, 200, seq, json_jobs(v, n));
 	free(v);
 }
 
@@ -578,11 +601,11 @@ api_job_delete(struct conn *c, struct args *a)
 		return;
 	if (!job_active(j)) {
 		body = json_job(j);
-		job_remove(j);
+		job_delete(j);
 		respond_json(c, 200, NULL, body);
 		return;
 	}
-	job_stop(j);
+	job_delete(j);
 	respond_job(c, 202, j);
 }
 
@@ -655,6 +678,21 @@ api_reexec(struct conn *c, struct args *a)
 	http_respond(c, 202, NULL, body, strlen(body));
 }
 
+/* Stream r's records: now, then as they come. */
+static void
+reader_go(struct conn *c, struct logreader *r, const char *ctype)
+{
+	http_stream_begin(c, ctype);
+	if (c->req.head) {
+		http_stream_end(c);
+		log_free(r);
+		return;
+	}
+	conn_defer(c, ev_now(loop) + 1e9, log_expired, log_cancelled, r);
+	conn_on_drain(c, log_drain);
+	log_pump(r);
+}
+
 /* One record for the reader, in its format, unless it filters it out. */
 static void
 log_rec(const struct logrec *lr, void *arg)
@@ -662,6 +700,7 @@ log_rec(const struct logrec *lr, void *arg)
 	struct logreader	*r = arg;
 	struct buf		*b = &r->b;
 	size_t			 mark;
+	int			 start;
 
 	if (lr->seq == 0) {
 		if (r->raw)
@@ -675,14 +714,15 @@ log_rec(const struct logrec *lr, void *arg)
 	}
 	if (r->task >= 0 && lr->task != r->task)
 		return;
-	if (lr->started == 0 && r->stream[0] != '\0' &&
-	    strcmp(lr->stream, r->stream) != 0)
+	start = lr->flags & RLOG_START;
+	if (!start && r->stream[0] != '\0' &&
+	    strcmp(lr->name, r->stream) != 0)
 		return;
-	if (lr->started == 0 && r->skip > 0) {
+	if (!start && r->skip > 0) {
 		r->skip--;
 		return;
 	}
-	if (r->skip > 0 || (r->raw && lr->started != 0))
+	if (r->skip > 0 || (r->raw && start))
 		return;
 	if (r->raw) {
 		buf_add(b, lr->data, lr->len);
@@ -694,12 +734,12 @@ log_rec(const struct logrec *lr, void *arg)
 	w_time(b, lr->time);
 	w_key(b, "task", 0);
 	w_int(b, lr->task);
-	if (lr->started != 0) {
+	if (start) {
 		w_key(b, "started", 0);
-		w_int(b, lr->started);
+		w_int(b, lr->aux);
 	} else {
 		w_key(b, "stream", 0);
-		w_str(b, lr->stream);
+		w_str(b, lr->name);
 		mark = b->len;
 		w_key(b, "data", 0);
 		if (w_strn(b, lr->data, lr->len) == -1) {
@@ -707,7 +747,7 @@ log_rec(const struct logrec *lr, void *arg)
 			w_key(b, "data_b64", 0);
 			w_b64(b, lr->data, lr->len);
 		}
-		if (lr->partial)
+		if (lr->flags & RLOG_PARTIAL)
 			buf_add(b, ",\"partial\":true", 15);
 	}
 	buf_add(b, "}\n", 2);
@@ -719,16 +759,25 @@ log_count(const struct logrec *lr, void *arg)
 {
 	struct logreader	*r = arg;
 
-	if (lr->seq != 0 && lr->started == 0 &&
+	if (lr->seq != 0 && !(lr->flags & RLOG_START) &&
 	    (r->task < 0 || lr->task == r->task) &&
-	    (r->stream[0] == '\0' || strcmp(lr->stream, r->stream) == 0))
+	    (r->stream[0] == '\0' || strcmp(lr->name, r->stream) == 0))
 		r->skip++;
 }
 
 static void
 log_free(struct logreader *r)
 {
-	log_reader_stop(&r->w);
+	int	 i;
+
+	if (r->events) {
+		events_reader_stop(&r->w);
+		if (r->follow)
+			LIST_REMOVE(r, entry);
+		for (i = 0; i < r->njobs; i++)
+			free(r->jobs[i]);
+	} else
+		log_reader_done(&r->w);
 	buf_free(&r->b);
 	free(r);
 }
@@ -754,18 +803,19 @@ log_pump(struct logreader *r)
 				return;
 		}
 		r->b.len = 0;
-		n = log_read(&r->w, 64 * 1024, log_rec, r);
+		n = log_read(&r->w, 64 * 1024, r->fmt, r);
 		http_chunk(c, r->b.data, r->b.len);
 	} while (n > 0);
 	if (r->follow && log_live(&r->w)) {
 		conn_flush(c);
 		return;
 	}
-	if (r->follow && !r->raw) {
+	if (r->follow && !r->raw && !r->events) {
 		r->b.len = 0;
 		buf_add(&r->b, "{\"end\":true,\"state\":", 20);
-		if (r->w.job != NULL)
-			w_str(&r->b, job_state_name(r->w.job->state));
+		/* A log closed under it: its job is gone. */
+		if (r->w.rl != NULL)
+			w_str(&r->b, job_state_name(r->job->state));
 		else
 			w_null(&r->b);
 		buf_add(&r->b, "}\n", 2);
@@ -889,6 +939,8 @@ api_job_log(struct conn *c, struct args *a)
 		return;
 	}
 	r->c = c;
+	r->fmt = log_rec;
+	r->job = j;
 	r->follow = follow;
 	r->raw = raw;
 	r->task = hastask ? (int)task : -1;
@@ -904,14 +956,188 @@ api_job_log(struct conn *c, struct args *a)
 		r->w.seg = 0;
 		r->w.off = 0;
 	}
-	http_stream_begin(c, raw ? "application/octet-stream" :
+	reader_go(c, r, raw ? "application/octet-stream" :
 	    "application/x-ndjson");
-	if (c->req.head) {
-		http_stream_end(c);
-		log_free(r);
+}
+
+/* An event, as a line: seq and time, then its fields; or a gap. */
+static void
+event_rec(const struct logrec *lr, void *arg)
+{
+	struct logreader	*r = arg;
+	struct buf		*b = &r->b;
+	int			 i;
+
+	if (lr->seq == 0) {
+		buf_add(b, "{\"gap\":[", 8);
+		w_int(b, (long long)lr->gap_from);
+		buf_add(b, ",", 1);
+		w_int(b, (long long)lr->gap_to);
+		buf_add(b, "]}\n", 3);
 		return;
 	}
-	conn_defer(c, ev_now(loop) + 1e9, log_expired, log_cancelled, r);
-	conn_on_drain(c, log_drain);
-	log_pump(r);
+	if (r->njobs > 0) {
+		for (i = 0; i < r->njobs; i++)
+			if (strcmp(r->jobs[i], lr->name) == 0)
+				break;
+		if (i == r->njobs)
+			return;
+	}
+	buf_add(b, "{\"seq\":", 7);
+	w_int(b, (long long)lr->seq);
+	w_key(b, "time", 0);
+	w_time(b, lr->time);
+	buf_add(b, ",", 1);
+	buf_add(b, lr->data, lr->len);
+	buf_add(b, "}\n", 2);
+}
+
+/* Every conf.heartbeat seconds, each follower of the events hears one. */
+static void
+heartbeat_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	struct logreader	*r, *next;
+	char			 line[64];
+	int			 n;
+
+	n = snprintf(line, sizeof(line), "{\"heartbeat\":%llu}\n",
+	    (unsigned long long)events_seq());
+	for (r = LIST_FIRST(&followers); r != NULL; r = next) {
+		next = LIST_NEXT(r, entry);
+		if (r->c->out.len - r->c->out.off >= LOG_OUT_HIGH)
+			continue;
+		http_chunk(r->c, line, (size_t)n);
+		conn_flush(r->c);
+	}
+}
+
+static const char *const event_params[] = { "since", "job", "follow", NULL };
+
+/*
+ * GET /events: the event log from since (or the oldest kept), for some
+ * jobs or all, one JSON object a line; with follow, on with heartbeats.
+ */
+static void
+api_events(struct conn *c, struct args *a)
+{
+	struct logreader	*r;
+	const char		*v;
+	uint64_t		 since = 0;
+	int			 i, follow = 0;
+
+	if (query_parse(c, a, event_params) == -1 ||
+	    query_uint(c, a, "since", (uint64_t)INT64_MAX, &since) == -1)
+		return;
+	if ((v = query_get(a, "follow")) != NULL) {
+		if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+			follow = 1;
+		else if (strcmp(v, "0") != 0 && strcmp(v, "false") != 0) {
+			http_error(c, 400, NULL, NULL, "follow must be 1 or 0, "
+			    "not \"%.32s\"", v);
+			return;
+		}
+	}
+	for (i = 0; i < a->nparams; i++)
+		if (strcmp(a->params[i].key, "job") == 0 &&
+		    !job_valid_name(a->params[i].value)) {
+			http_error(c, 400, NULL, NULL, "job must be a job name, "
+			    "not \"%.64s\"", a->params[i].value);
+			return;
+		}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		http_error(c, 500, NULL, NULL, "out of memory");
+		return;
+	}
+	for (i = 0; i < a->nparams; i++)
+		if (strcmp(a->params[i].key, "job") == 0 &&
+		    (r->jobs[r->njobs++] = strdup(a->params[i].value)) ==
+		    NULL) {
+			r->njobs--;
+			break;
+		}
+	r->c = c;
+	r->events = 1;
+	r->fmt = event_rec;
+	r->task = -1;
+	r->follow = follow;
+	events_reader_start(&r->w, since, log_wake, r);
+	if (follow) {
+		LIST_INSERT_HEAD(&followers, r, entry);
+		if (!ev_is_active(&heartbeat)) {
+			ev_timer_init(&heartbeat, heartbeat_cb,
+			    conf.heartbeat, conf.heartbeat);
+			ev_timer_start(loop, &heartbeat);
+		}
+	}
+	reader_go(c, r, "application/x-ndjson");
+}
+
+/* A Prometheus metric family: HELP and TYPE lines. */
+static void
+family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* GET /metrics: the Prometheus text format (version 0.0.4). */
+static void
+api_metrics(struct conn *c, struct args *a)
+{
+	static const char *const classes[] = { "0", "nonzero", "signal",
+	    "lost" };
+	struct buf	 b;
+	unsigned	 n[4];
+	uint64_t	 nstarted, failed, ex[4];
+	int		 i;
+
+	if (query_parse(c, a, no_params) == -1)
+		return;
+	memset(&b, 0, sizeof(b));
+	job_counts(&n[0], &n[1], &n[2], &n[3]);
+	job_stats(&nstarted, &failed, ex);
+	family(&b, "jobd_jobs", "gauge", "Jobs jobd knows, by state.");
+	for (i = 0; i < 4; i++)
+		buf_printf(&b, "jobd_jobs{state=\"%s\"} %u\n",
+		    job_state_name((enum job_state)i), n[i]);
+	family(&b, "jobd_tasks_started_total", "counter",
+	    "Tasks started since jobd started.");
+	buf_printf(&b, "jobd_tasks_started_total %llu\n",
+	    (unsigned long long)nstarted);
+	family(&b, "jobd_tasks_failed_total", "counter",
+	    "Tasks that could not be started.");
+	buf_printf(&b, "jobd_tasks_failed_total %llu\n",
+	    (unsigned long long)failed);
+	family(&b, "jobd_task_exits_total", "counter",
+	    "Task ends by class: exit 0, another exit code, a signal, lost.");
+	for (i = 0; i < 4; i++)
+		buf_printf(&b, "jobd_task_exits_total{class=\"%s\"} %llu\n",
+		    classes[i], (unsigned long long)ex[i]);
+	family(&b, "jobd_restarts_total", "counter",
+	    "Times jobd came back after a crash or re-exec.");
+	buf_printf(&b, "jobd_restarts_total %u\n", daemon_restarts);
+	family(&b, "jobd_connections", "gauge", "Client connections open.");
+	buf_printf(&b, "jobd_connections %u\n", conn_count());
+	family(&b, "jobd_log_bytes_written_total", "counter",
+	    "Bytes of records written to jobs' logs.");
+	buf_printf(&b, "jobd_log_bytes_written_total %llu\n",
+	    (unsigned long long)log_written());
+	family(&b, "jobd_log_bytes_dropped_total", "counter",
+	    "Bytes of jobs' logs dropped by rotation or a failed write.");
+	buf_printf(&b, "jobd_log_bytes_dropped_total %llu\n",
+	    (unsigned long long)log_dropped());
+	family(&b, "jobd_event_readers", "gauge",
+	    "Clients reading GET /events.");
+	buf_printf(&b, "jobd_event_readers %u\n", events_readers());
+	family(&b, "jobd_event_seq", "gauge", "The seq of the last event.");
+	buf_printf(&b, "jobd_event_seq %llu\n",
+	    (unsigned long long)events_seq());
+	if (b.err) {
+		buf_free(&b);
+		http_error(c, 500, NULL, NULL, "out of memory");
+		return;
+	}
+	http_stream_begin(c, "text/plain; version=0.0.4; charset=utf-8");
+	http_chunk(c, b.data, b.len);
+	http_stream_end(c);
+	buf_free(&b);
 }

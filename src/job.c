@@ -40,6 +40,9 @@ static void	task_exited(struct task *, int);
 static int	task_start(struct job *, int, struct jerr *, int);
 
 static unsigned	 recovered;		/* jobs adopted at start */
+static uint64_t	 tasks_started, tasks_failed;
+/* Task ends: exit 0, exit other, killed by a signal, lost. */
+static uint64_t	 exits[4];
 
 const char *
 job_state_name(enum job_state s)
@@ -238,6 +241,7 @@ job_remove(struct job *j)
 {
 	store_remove(j->name);
 	log_remove(j);
+	event_job(j, "forgotten");
 	job_drop(j);
 }
 
@@ -299,6 +303,7 @@ job_end(struct job *j, enum job_state s)
 
 	set_state(j, s);
 	ev_timer_stop(loop, &j->kill_timer);
+	event_job(j, job_state_name(s));
 	log_job_ended(j);
 	fd_release(j);
 	/*
@@ -377,8 +382,10 @@ job_valid_name(const char *s)
 static void
 rest(struct job *j, int i, enum task_state s)
 {
-	for (i++; i < j->ntasks; i++)
+	for (i++; i < j->ntasks; i++) {
 		j->tasks[i].state = s;
+		event_task(&j->tasks[i], task_state_name(s));
+	}
 }
 
 /*
@@ -414,9 +421,13 @@ start_failed(struct job *j, int i, struct jerr *e, int undo)
 	free(t->error);
 	t->error = strdup(text);
 	log_failure(j, text);
+	tasks_failed++;
+	event_task(t, "failed");
 	for (i = 0; i < j->ntasks; i++)
-		if (j->tasks[i].state == TASK_PENDING)
+		if (j->tasks[i].state == TASK_PENDING) {
 			j->tasks[i].state = TASK_SKIPPED;
+			event_task(&j->tasks[i], "skipped");
+		}
 	if (undo)
 		fd_undo(j);
 	job_end(j, JOB_FAILED);
@@ -485,6 +496,10 @@ task_start(struct job *j, int i, struct jerr *e, int put)
 		fatal("task table");
 	log_info("job %s: task %d started: %s (pid %d)", j->name, i, t->exec,
 	    (int)pid);
+	tasks_started++;
+	event_task(t, "started");
+	if (i == 0)
+		event_job(j, "started");
 	/*
 	 * Saved as running at the end of this loop iteration (job_persist),
 	 * with every other change of it: until then the spawn log holds its
@@ -505,6 +520,7 @@ task_start(struct job *j, int i, struct jerr *e, int put)
 int
 job_start(struct job *j, struct jerr *e)
 {
+	event_job(j, "created");
 	if (fd_hold(j, e) == -1 || log_open(j, e) == -1)
 		return start_failed(j, e->task >= 0 ? e->task : 0, e, 1);
 	fd_store(j);
@@ -543,11 +559,15 @@ task_exited(struct task *t, int status)
 		t->signal = WTERMSIG(status);
 		log_info("job %s: task %d killed by SIG%s", j->name, t->index,
 		    sig_name(t->signal));
+		exits[2]++;
+		event_task(t, "killed");
 	} else {
 		t->state = TASK_EXITED;
 		t->exit_code = WEXITSTATUS(status);
 		log_info("job %s: task %d exited with %d", j->name, t->index,
 		    t->exit_code);
+		exits[t->exit_code != 0]++;
+		event_task(t, "exited");
 	}
 	task_done(t);
 }
@@ -569,6 +589,8 @@ task_lost(struct task *t, const char *why)
 	t->error = strdup(why);
 	log_warnx("job %s: task %d (pid %d) lost: %s", j->name, t->index,
 	    (int)t->pid, why);
+	exits[3]++;
+	event_task(t, "lost");
 	task_done(t);
 }
 
@@ -689,6 +711,7 @@ job_stop(struct job *j)
 	if (j->state == JOB_STOPPING)
 		return 1;
 	set_state(j, JOB_STOPPING);
+	event_job(j, "stopping");
 	log_info("job %s: stopping process group %d", j->name, (int)t->pid);
 	kill(-t->pid, SIGTERM);
 	kill(-t->pid, SIGCONT);
@@ -696,6 +719,24 @@ job_stop(struct job *j)
 	ev_timer_start(loop, &j->kill_timer);
 	save(j);
 	return 1;
+}
+
+/* DELETE: the job is stopped if it runs, and forgotten. */
+int
+job_delete(struct job *j)
+{
+	if (!j->forget || !job_active(j))
+		event_job(j, "deleted");
+	return job_stop(j);
+}
+
+/* For the metrics: tasks started, failed to start, and exits by class. */
+void
+job_stats(uint64_t *nstarted, uint64_t *failed, uint64_t *ex)
+{
+	*nstarted = tasks_started;
+	*failed = tasks_failed;
+	memcpy(ex, exits, sizeof(exits));
 }
 
 /* Signal the running task's process group; -1 if nothing runs. */

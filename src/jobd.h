@@ -58,6 +58,7 @@ struct jobd_conf {
 	uid_t		*allow_uids;	/* --allow-uid; none: anyone */
 	size_t		 nallow_uids;
 	int64_t		 max_log;	/* --max-log: a job's log at most */
+	double		 heartbeat;	/* --heartbeat: GET /events?follow */
 };
 
 extern struct jobd_conf	 conf;
@@ -469,23 +470,46 @@ void		 fd_store_name(const struct job *, int, char *, size_t);
 void		 fd_take(struct job *, int, int);
 void		 fd_store(const struct job *);
 
-/* A record of a job's log, as a reader gets it (logs.c). */
+/* A record log on disk, read by cursor (rlog.c): jobs' logs, events. */
+#define RLOG_PARTIAL	0x01		/* a piece of a longer line */
+#define RLOG_START	0x02		/* a task started: pid in aux */
+#define RLOG_PENDING	0x04		/* not yet a record (seq 0) */
+
+struct rlog {
+	char			 what[96];	/* for messages */
+	int			 dirfd;		/* -1: nothing on disk */
+	struct rlog_seg		*segs;
+	size_t			 nsegs;
+	uint64_t		 next;		/* seq of the next record */
+	int64_t			 max;
+	int64_t			 total;		/* bytes of all segments */
+	int64_t			 fileend;	/* last segment, pending too */
+	struct buf		 w;		/* records not yet written */
+	int			 ended;
+	int			 busy;		/* telling its readers */
+	uint64_t		*written;	/* counters to add to, */
+	uint64_t		*dropped;	/* or NULL */
+	void			(*pending)(struct rlog *, struct buf *);
+	LIST_HEAD(, log_waiter)	 waiters;
+};
+
+/* A record as a reader gets it. */
 struct logrec {
 	uint64_t	 seq;		/* 0: a gap, gap_from to gap_to */
 	int64_t		 time;		/* ms since the epoch */
 	int		 task;
-	int		 partial;
-	pid_t		 started;	/* a task began, with this pid */
-	char		 stream[33];
+	int		 flags;
+	uint32_t	 aux;
+	char		 name[65];
 	const char	*data;
 	size_t		 len;
 	uint64_t	 gap_from;
 	uint64_t	 gap_to;
 };
 
-/* A reader of a job's log: its cursor, and cb when more may be read. */
+/* A reader of a record log: its cursor, and cb when more may be read. */
 struct log_waiter {
-	struct job		*job;		/* NULL: the log is gone */
+	struct rlog		*rl;		/* NULL: the log is gone */
 	void			(*cb)(void *);
 	void			*arg;
 	uint64_t		 next;		/* seq of the next record */
@@ -494,8 +518,42 @@ struct log_waiter {
 	LIST_ENTRY(log_waiter)	 entry;
 };
 
-extern uint64_t	 log_bytes_written;
-extern uint64_t	 log_bytes_dropped;
+/* rlog.c */
+int		 rlog_dir(const char *, char *, size_t);
+void		 rlog_cleanup(const char *const *);
+void		 rlog_rmdir(int, const char *);
+void		 rlog_init(struct rlog *, const char *, int64_t);
+int		 rlog_load(struct rlog *, int, struct buf *);
+int		 rlog_rotate(struct rlog *);
+void		 rlog_rec(struct buf *, uint64_t, int, int, int, const char *,
+		    uint32_t, const char *, size_t, const char *, size_t);
+size_t		 rlog_pending(const char *, int *, int *, const char **,
+		    size_t *, const char **, size_t *);
+void		 rlog_add(struct rlog *, int, int, int, const char *, uint32_t,
+		    const char *, size_t, const char *, size_t);
+void		 rlog_flush(struct rlog *);
+void		 rlog_end(struct rlog *);
+void		 rlog_close(struct rlog *);
+int		 rlog_idle(const struct rlog *);
+void		 rlog_reader_start(struct rlog *, struct log_waiter *,
+		    uint64_t, void (*)(void *), void *);
+struct rlog	*log_reader_stop(struct log_waiter *);
+int		 log_live(const struct log_waiter *);
+size_t		 log_read(struct log_waiter *, size_t,
+		    void (*)(const struct logrec *, void *), void *);
+
+/* events.c */
+void		 events_open(void);
+void		 events_close(void);
+void		 event_job(const struct job *, const char *);
+void		 event_task(const struct task *, const char *);
+void		 event_daemon(const char *, const char *);
+void		 events_flush(void);
+uint64_t	 events_seq(void);
+void		 events_reader_start(struct log_waiter *, uint64_t,
+		    void (*)(void *), void *);
+void		 events_reader_stop(struct log_waiter *);
+unsigned	 events_readers(void);
 
 /* logs.c */
 int		 log_open(struct job *, struct jerr *);
@@ -511,10 +569,9 @@ int		 log_prepare(struct job *, int, struct jerr *);
 void		 log_cleanup(void);
 int		 log_reader_start(struct job *, struct log_waiter *, uint64_t,
 		    void (*)(void *), void *);
-void		 log_reader_stop(struct log_waiter *);
-int		 log_live(const struct log_waiter *);
-size_t		 log_read(struct log_waiter *, size_t,
-		    void (*)(const struct logrec *, void *), void *);
+void		 log_reader_done(struct log_waiter *);
+uint64_t	 log_written(void);
+uint64_t	 log_dropped(void);
 
 /* An exit jobinit relayed at start, before the jobs were looked at. */
 struct relayed {
@@ -534,6 +591,8 @@ int		 job_prepare(struct job *, struct jerr *);
 void		 job_insert(struct job *);
 int		 job_start(struct job *, struct jerr *);
 int		 job_stop(struct job *);
+int		 job_delete(struct job *);
+void		 job_stats(uint64_t *, uint64_t *, uint64_t *);
 int		 job_signal(struct job *, int);
 void		 job_remove(struct job *);
 void		 job_reap(void);

@@ -45,6 +45,8 @@ static const char usage_text[] =
 "      --max-jobs N           most jobs running at once, 0 = no limit\n"
 "                             (default 10000)\n"
 "      --keep-finished N      finished jobs kept for GET (default 1000)\n"
+"      --heartbeat SECS       a line to GET /events followers every SECS\n"
+"                             (default 15)\n"
 "      --max-log BYTES        largest log a job may ask for (default\n"
 "                             67108864; each job's default is 1048576)\n"
 "      --max-connections N    most client connections (default 1024)\n"
@@ -282,6 +284,7 @@ relay_cb(pid_t pid, int status)
 static void
 recover(struct lsock *held, int nheld)
 {
+	char		 note[64];
 	unsigned	 n;
 	int		 i;
 
@@ -303,8 +306,11 @@ recover(struct lsock *held, int nheld)
 	relays = NULL;
 	ctl_ack();
 	ctl_start();
-	if (n > 0)
+	if (n > 0) {
 		log_info("recovered %u jobs from %s", n, store_dir());
+		snprintf(note, sizeof(note), "%u jobs recovered", n);
+		event_daemon("recovered", note);
+	}
 	for (i = 0; i < nheld; i++) {
 		free(held[i].address);
 		free(held[i].name);
@@ -316,6 +322,7 @@ static void
 reaper_cb(struct ev_loop *l, ev_prepare *w, int revents)
 {
 	job_persist();
+	events_flush();
 	conn_prepare();
 }
 
@@ -331,6 +338,7 @@ main(int argc, char *argv[])
 		{ "max-jobs", required_argument, NULL, 'J' },
 		{ "keep-finished", required_argument, NULL, 'K' },
 		{ "max-log", required_argument, NULL, 'G' },
+		{ "heartbeat", required_argument, NULL, 'H' },
 		{ "max-connections", required_argument, NULL, 'C' },
 		{ "request-timeout", required_argument, NULL, 'T' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
@@ -375,6 +383,9 @@ main(int argc, char *argv[])
 		case 'B':
 			conf.max_body = number("--max-body", optarg,
 			    1UL << 30);
+			break;
+		case 'H':
+			conf.heartbeat = seconds("--heartbeat", optarg);
 			break;
 		case 'G':
 			conf.max_log = (int64_t)number("--max-log", optarg,
@@ -508,6 +519,8 @@ main(int argc, char *argv[])
 	ev_prepare_start(loop, &reaper);
 	spawn_init(&orig);
 	http_serve(api_dispatch);
+	events_open();
+	event_daemon("started", NULL);
 	recover(held, nheld);
 	ev_signal_init(&sig_usr2, usr2_cb, SIGUSR2);
 	ev_signal_start(loop, &sig_usr2);
@@ -523,6 +536,9 @@ main(int argc, char *argv[])
 	daemon_save(1);
 	conn_close_all();
 	job_free_all();
+	events_close();
+	log_cleanup();
+	rlog_cleanup((const char *const[]){ "logs", "events", NULL });
 	for (i = 0; i < (int)nlisteners; i++)
 		listen_close(&listeners[i].ls);
 	free(listeners);

@@ -13,6 +13,7 @@ struct jobd_conf conf = {
 	.max_jobs = 10000,
 	.keep_finished = 1000,
 	.max_log = JOBD_LOG_MAX,
+	.heartbeat = 15,
 	.max_connections = 1024,
 	.request_timeout = 30,
 	.idle_timeout = 60,
