@@ -534,9 +534,10 @@ main(int argc, char *argv[])
 
 	log_info("all jobs stopped, exiting");
 	daemon_save(1);
+	/* Followers of the events get the end of their stream. */
+	events_close();
 	conn_close_all();
 	job_free_all();
-	events_close();
 	log_cleanup();
 	rlog_cleanup((const char *const[]){ "logs", "events", NULL });
 	for (i = 0; i < (int)nlisteners; i++)
