@@ -1,9 +1,10 @@
 /*
  * ctl_http.c: jobctl's way to jobd. Finds the server's address as jobd
  * itself would, makes HTTP requests with libcurl (one at a time, or a few
- * at once with a body streamed as it comes, for jobctl run), and keeps
- * the answers; the only file of jobctl that speaks to the network, and
- * the one that decides which servers may hear what jobctl has to say.
+ * at once with a body streamed as it comes, for jobctl run, logs and
+ * events), and keeps the answers; the only file of jobctl that speaks
+ * to the network, and the one that decides which servers may hear what
+ * jobctl has to say.
  */
 #include "config.h"
 
@@ -201,7 +202,7 @@ http_start(const char *method, const char *path, const char *body,
     size_t len, long timeout, struct reply *r)
 {
 	struct call	*c;
-	char		 url[sizeof(srv_url) + 512];
+	char		*url;
 
 	memset(r, 0, sizeof(*r));
 	if (srv_url[0] == '\0' && http_setup() == -1)
@@ -211,8 +212,11 @@ http_start(const char *method, const char *path, const char *body,
 	c->fd = CURL_SOCKET_BAD;
 	if ((c->h = curl_easy_init()) == NULL)
 		fatalx("cannot initialise libcurl");
-	snprintf(url, sizeof(url), "%s%s", srv_url, path);
+	/* A path of many job= parameters is long: never cut it. */
+	if (asprintf(&url, "%s%s", srv_url, path) == -1)
+		fatal("asprintf");
 	curl_easy_setopt(c->h, CURLOPT_URL, url);
+	free(url);
 	curl_easy_setopt(c->h, CURLOPT_PRIVATE, c);
 	if (srv_unix[0] != '\0') {
 		curl_easy_setopt(c->h, CURLOPT_UNIX_SOCKET_PATH, srv_unix);
@@ -418,6 +422,25 @@ reply_fail(const struct reply *r, const char *hint)
 		snprintf(from, sizeof(from), " (from %s)", hint);
 	log_warnx("%s%s%s", msg, at, from);
 	return EXIT_REQUEST;
+}
+
+/*
+ * A parameter added to the query of *path (which is reallocated): its
+ * value escaped, for jobd to decode, and to judge.
+ */
+void
+http_query(char **path, const char *key, const char *value)
+{
+	char	*e, *p;
+
+	if ((e = curl_easy_escape(NULL, value, 0)) == NULL)
+		fatalx("out of memory");
+	if (asprintf(&p, "%s%c%s=%s", *path, strchr(*path, '?') != NULL ?
+	    '&' : '?', key, e) == -1)
+		fatal("asprintf");
+	curl_free(e);
+	free(*path);
+	*path = p;
 }
 
 /* The job name as a path segment: jobd decodes it, and judges it. */

@@ -1,7 +1,8 @@
 /*
  * ctl_out.c: what jobctl shows of jobd's answers: aligned tables of jobs
  * and tasks, coloured only on a terminal, one job as a block, outcomes in
- * words, the answer's JSON as it came, and a job's log as it comes.
+ * words, the answer's JSON as it came, and a job's log and jobd's events
+ * as they come.
  */
 #include "config.h"
 
@@ -131,7 +132,7 @@ state_sgr(const char *state)
 		{ "running", SGR_GREEN }, { "stopping", SGR_YELLOW },
 		{ "failed", SGR_RED }, { "killed", SGR_RED },
 		{ "skipped", SGR_DIM }, { "cancelled", SGR_DIM },
-		{ "pending", SGR_DIM },
+		{ "pending", SGR_DIM }, { "lost", SGR_RED },
 	};
 	size_t	 i;
 
@@ -217,6 +218,24 @@ fmt_local(double t, char *buf, size_t size)
 
 	localtime_r(&tt, &tm);
 	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+	return buf;
+}
+
+/* jobd's time as local time to the millisecond, or as it came. */
+static const char *
+fmt_local_ms(const char *s, char *buf, size_t size)
+{
+	double	 t;
+	size_t	 n;
+
+	if (parse_time(s, &t) == -1) {
+		snprintf(buf, size, "%s", s != NULL ? s : "-");
+		return buf;
+	}
+	fmt_local(t, buf, size);
+	n = strlen(buf);
+	snprintf(buf + n, size - n, ".%03d",
+	    (int)((t - (double)(time_t)t) * 1000 + 0.5));
 	return buf;
 }
 
@@ -606,6 +625,102 @@ logs_record(struct logs *lo, const char *line, size_t len)
 	return rc;
 }
 
+static void
+event_gap(const cJSON *gap)
+{
+	double	 from, to;
+
+	from = cJSON_GetNumberValue(cJSON_GetArrayItem(gap, 0));
+	to = cJSON_GetNumberValue(cJSON_GetArrayItem(gap, 1));
+	fflush(stdout);
+	if (from == to)
+		log_warnx("event %.0f was lost (older than jobd's history)",
+		    from);
+	else
+		log_warnx("events %.0f-%.0f were lost (older than jobd's "
+		    "history)", from, to);
+}
+
+/*
+ * One event, one line: its time, seq, who (a job, a job's task as
+ * NAME[I] counted from 0, or jobd itself), the action and what goes
+ * with it: exit code, signal, pid, error or jobd's note. Columns are
+ * aligned while seqs and names fit their width: a stream cannot wait to
+ * learn the widest.
+ */
+static void
+event_print(const cJSON *o)
+{
+	const cJSON	*task = cJSON_GetObjectItemCaseSensitive(o, "task");
+	const char	*type = jstr(o, "type"), *action = jstr(o, "action");
+	const char	*job = jstr(o, "job"), *s;
+	char		 when[64], who[128], code[16];
+	int		 n;
+
+	if (type != NULL && strcmp(type, "daemon") == 0)
+		snprintf(who, sizeof(who), "jobd");
+	else if (cJSON_IsNumber(task))
+		snprintf(who, sizeof(who), "%s[%d]", job ? job : "?",
+		    task->valueint);
+	else
+		snprintf(who, sizeof(who), "%s", job ? job : "?");
+	printf("%s  %6.0f  %-12s  ", fmt_local_ms(jstr(o, "time"), when,
+	    sizeof(when)), cJSON_GetNumberValue(
+	    cJSON_GetObjectItemCaseSensitive(o, "seq")), who);
+	if (action == NULL)
+		action = "?";
+	put_cell(action, strlen(action), state_sgr(action));
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o,
+	    "exit_code"))) {
+		n = snprintf(code, sizeof(code), "%d", jint(o, "exit_code", 0));
+		putchar(' ');
+		put_cell(code, (size_t)n, strcmp(code, "0") != 0 ? SGR_RED :
+		    NULL);
+	}
+	if ((s = jstr(o, "signal")) != NULL)
+		printf(" by SIG%s", s);
+	if (jint(o, "pid", 0) > 0)
+		printf(" (pid %d)", jint(o, "pid", 0));
+	if ((s = jstr(o, "error")) != NULL)
+		printf(": %s", s);
+	putchar('\n');
+}
+
+/*
+ * One line of jobd's events: an event is shown, a gap said on stderr;
+ * heartbeats and what jobctl does not know show nothing.
+ */
+static int
+event_record(struct logs *lo, const char *line, size_t len)
+{
+	cJSON		*o;
+	const cJSON	*gap;
+
+	if ((o = cJSON_ParseWithLength(line, len)) == NULL) {
+		log_warnx("jobd sent an event line that is not JSON: %.*s",
+		    (int)(len < 80 ? len : 80), line);
+		return 0;
+	}
+	gap = cJSON_GetObjectItemCaseSensitive(o, "gap");
+	if (cJSON_GetArraySize(gap) == 2)
+		event_gap(gap);
+	else if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "seq")))
+		event_print(o);
+	cJSON_Delete(o);
+	if (ferror(stdout))
+		return logs_failed(lo);
+	return 0;
+}
+
+/* A whole line of ndjson, as the mode has it shown. */
+static int
+stream_record(struct logs *lo, const char *line, size_t len)
+{
+	if (lo->mode == LOGS_EVENTS)
+		return event_record(lo, line, len);
+	return logs_record(lo, line, len);
+}
+
 static int
 logs_add(struct logs *lo, const char *data, size_t len)
 {
@@ -632,8 +747,8 @@ logs_add(struct logs *lo, const char *data, size_t len)
 }
 
 /*
- * The sink of a job's log (http_sink): in LOGS_COPY the body as it
- * comes, else its records, whose lines may come in pieces.
+ * The sink of a job's log or of jobd's events (http_sink): in LOGS_COPY
+ * the body as it comes, else its records, whose lines may come in pieces.
  */
 int
 out_logs(const char *data, size_t len, void *arg)
@@ -644,13 +759,13 @@ out_logs(const char *data, size_t len, void *arg)
 
 	if (lo->mode == LOGS_COPY && fwrite(data, 1, len, stdout) != len)
 		return logs_failed(lo);
-	while (lo->mode == LOGS_TEXT && len > 0) {
+	while (lo->mode != LOGS_COPY && len > 0) {
 		nl = memchr(data, '\n', len);
 		n = nl != NULL ? (size_t)(nl - data) + 1 : len;
 		if (logs_add(lo, data, n) == -1)
 			return -1;
 		if (nl != NULL) {
-			if (logs_record(lo, lo->line, lo->len) == -1)
+			if (stream_record(lo, lo->line, lo->len) == -1)
 				return -1;
 			lo->len = 0;
 		}
@@ -664,14 +779,15 @@ out_logs(const char *data, size_t len, void *arg)
 }
 
 /*
- * The log's call is over. If its body came whole, a last line without
- * a newline is a record too. Returns -1 if writing out failed.
+ * The log's or the events' call is over. If its body came whole, a last
+ * line without a newline is a record too. Returns -1 if writing out
+ * failed.
  */
 int
 out_logs_end(struct logs *lo, int whole)
 {
 	if (whole && !lo->failed && lo->len > 0)
-		logs_record(lo, lo->line, lo->len);
+		stream_record(lo, lo->line, lo->len);
 	free(lo->line);
 	lo->line = NULL;
 	lo->len = lo->cap = 0;

@@ -27,6 +27,7 @@ static int	cmd_put(const struct cmd *, int, char **);
 static int	cmd_status(const struct cmd *, int, char **);
 static int	cmd_list(const struct cmd *, int, char **);
 static int	cmd_logs(const struct cmd *, int, char **);
+static int	cmd_events(const struct cmd *, int, char **);
 static int	cmd_stop(const struct cmd *, int, char **);
 static int	cmd_signal(const struct cmd *, int, char **);
 static int	cmd_wait(const struct cmd *, int, char **);
@@ -47,6 +48,7 @@ static const char main_help[] =
 "  status [NAME]              one job in detail, or every job\n"
 "  list                       every job, one line each\n"
 "  logs NAME [-f]             what a job wrote to its log\n"
+"  events [-f] [NAME...]      what happened to jobs, one line an event\n"
 "  stop NAME [--wait]         stop a job and forget it\n"
 "  signal NAME SIG            send a signal to a job's running task\n"
 "  wait NAME [--timeout S]    wait for a job to end, exit with its status\n"
@@ -134,6 +136,28 @@ static const char logs_help[] =
 "With --json, jobd's records as they come, one JSON object a line: seq,\n"
 "time, task, stream and data (data_b64 for bytes that are not UTF-8).\n";
 
+static const char events_help[] =
+"Print jobd's events: every job created, started, stopping, exited,\n"
+"failed, deleted or forgotten, every task started, exited, killed,\n"
+"failed, skipped, cancelled or lost, and jobd's own start and recovery.\n"
+"One line an event: its local time, its number (seq), the job, NAME[I]\n"
+"for its task I (counted from 0) or jobd for jobd itself, the action,\n"
+"then the exit code, signal, pid, error or jobd's note:\n"
+"\n"
+"  2026-12-02 16:06:44.965       5  web[0]        exited 3 (pid 1008)\n"
+"\n"
+"With NAME, only those jobs' events. jobd keeps at least the last 10,000\n"
+"events; those asked for but no longer kept are said on stderr.\n"
+"\n"
+"  -f, --follow      print what there is, then the events as they\n"
+"                    happen, until jobd closes (Ctrl-C ends it)\n"
+"  --since SEQ       only the events after number SEQ (the second\n"
+"                    column; without it, from the oldest kept)\n"
+"\n"
+"With --json, every line as jobd sends it: the events' JSON objects,\n"
+"{\"gap\": [FROM, TO]} for events lost, and with -f {\"heartbeat\": SEQ}\n"
+"every 15 seconds.\n";
+
 static const char stop_help[] =
 "Stop a job (SIGTERM to its task's process group, SIGKILL after its stop\n"
 "timeout; later tasks do not run) and forget it.\n"
@@ -175,6 +199,8 @@ static const struct cmd cmds[] = {
 	{ "list", cmd_list, "list", list_help },
 	{ "logs", cmd_logs, "logs NAME [-f] [--tail N] [--since SEQ] [--raw]",
 	    logs_help },
+	{ "events", cmd_events, "events [-f] [--since SEQ] [NAME...]",
+	    events_help },
 	{ "stop", cmd_stop, "stop NAME [--wait [--timeout S]]", stop_help },
 	{ "signal", cmd_signal, "signal NAME SIG", signal_help },
 	{ "wait", cmd_wait, "wait NAME [--timeout S]", wait_help },
@@ -630,7 +656,10 @@ logs_start(const char *name, const char *query, struct logs *lo,
 	return call;
 }
 
-/* The end of a log's call: 0, or an exit status having said why. */
+/*
+ * The end of a log's call, or of the events': 0, or an exit status
+ * having said why.
+ */
 static int
 logs_finish(struct call *call, struct logs *lo, struct reply *r)
 {
@@ -979,6 +1008,47 @@ cmd_logs(const struct cmd *c, int argc, char **argv)
 	    since ? "&since=" : "", since ? since : "");
 	if ((call = logs_start(argv[optind], query, &lo, &r)) == NULL)
 		return EXIT_UNREACHABLE;
+	while (http_next(-1) != call)
+		;
+	return logs_finish(call, &lo, &r);
+}
+
+static int
+cmd_events(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "follow", no_argument, NULL, 'f' },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct logs	 lo;
+	struct reply	 r;
+	struct call	*call;
+	const char	*since = NULL;
+	char		*path;
+	int		 ch, follow = 0;
+
+	while ((ch = getopt_cmd(c, argc, argv, ":s:hf", opts)) != -1) {
+		if (ch == 'f')
+			follow = 1;
+		else if (ch == OPT_SINCE)
+			since = parse_count(c, "--since", optarg);
+	}
+	path = xstrdup("/events");
+	if (since != NULL)
+		http_query(&path, "since", since);
+	if (follow)
+		http_query(&path, "follow", "1");
+	for (; optind < argc; optind++)
+		http_query(&path, "job", argv[optind]);
+	memset(&lo, 0, sizeof(lo));
+	lo.mode = opt_json ? LOGS_COPY : LOGS_EVENTS;
+	call = http_start("GET", path, NULL, 0, 0L, &r);
+	free(path);
+	if (call == NULL)
+		return EXIT_UNREACHABLE;
+	http_sink(call, out_logs, &lo);
 	while (http_next(-1) != call)
 		;
 	return logs_finish(call, &lo, &r);

@@ -61,10 +61,11 @@ struct start {
 
 enum logs_mode {
 	LOGS_TEXT,	/* each record's bytes, to stdout or stderr */
+	LOGS_EVENTS,	/* jobd's events, a line of text each */
 	LOGS_COPY	/* the body as it comes: raw bytes, or ndjson */
 };
 
-/* A job's log as it comes, a line of ndjson at a time. */
+/* A job's log, or jobd's events, as it comes, a line of ndjson at a time. */
 struct logs {
 	enum logs_mode	 mode;
 	char		*line;		/* the start of a record */
@@ -98,6 +99,7 @@ struct call	*http_next(int);
 int		 http_finish(struct call *);
 void		 http_cancel(struct call *);
 char		*http_job_path(const char *, const char *);
+void		 http_query(char **, const char *, const char *);
 int		 reply_ok(const struct reply *);
 int		 reply_fail(const struct reply *, const char *);
 void		 reply_free(struct reply *);

@@ -790,6 +790,241 @@ while True:
 	assert_failure 1
 }
 
+# events_text: jobctl events' lines without their time and seq.
+events_text() {
+	sed -E 's/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} +[0-9]+  //'
+}
+
+@test "events: one line an event, in order; a failed task, those after it skipped" {
+	jc start e --then /nonexistent/prog --then /bin/true -- /bin/sh -c 'exit 3'
+	run jc wait e
+	assert_failure 126
+	local pid
+	pid=$(jstate e '.tasks[0].pid')
+	run --separate-stderr jc events e
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(events_text <<<"$output")" "e             created
+e[0]          started (pid $pid)
+e             started (pid $pid)
+e[0]          exited 3 (pid $pid)
+e[1]          failed: tasks[1].exec: exec /nonexistent/prog: No such file or directory
+e[2]          skipped
+e             failed"
+	# Time (local, to the millisecond) and seq are jobd's; aligned.
+	local t seq
+	t=$(jc --json events e | jq -r 'select(.action == "exited") | .time')
+	seq=$(jc --json events e | jq -r 'select(.action == "exited") | .seq')
+	run env TZ=UTC "$JOBCTL" events e
+	assert_line --index 3 "$(printf '%s %7d  %-12s  %s' \
+	    "$(sed 's/T/ /; s/Z$//' <<<"$t")" "$seq" 'e[0]' \
+	    "exited 3 (pid $pid)")"
+	run env TZ=XYZ-2 "$JOBCTL" events e
+	assert_line --index 3 --regexp \
+	    "^$(TZ=XYZ-2 date -d "$t" '+%Y-%m-%d %H:%M:%S\.%3N') +$seq  e\[0\] "
+	# Every job's, and jobd's own; a task killed by a signal; a stop.
+	jc start k -- /bin/sleep 100
+	pid=$(jstate k '.tasks[0].pid')
+	jc signal k KILL
+	run jc wait k
+	assert_failure 137
+	jc start s --then /bin/true -- /bin/sleep 100
+	jc stop s --wait
+	run jc events
+	assert_success
+	assert_line --index 0 --regexp \
+	    "^[0-9 :.-]{23} +1  jobd {10}started \(pid $JOBD_PID\)$"
+	assert_equal "$(events_text <<<"$output" | grep '^k[ []')" \
+	    "k             created
+k[0]          started (pid $pid)
+k             started (pid $pid)
+k[0]          killed by SIGKILL (pid $pid)
+k             exited"
+	assert_equal "$(events_text <<<"$output" | grep '^s[ []' |
+	    sed -E 's/\(pid [0-9]+\)/(pid P)/')" \
+	    "s             created
+s[0]          started (pid P)
+s             started (pid P)
+s             deleted (pid P)
+s             stopping (pid P)
+s[0]          killed by SIGTERM (pid P)
+s[1]          cancelled
+s             exited
+s             forgotten"
+	# jobd's note: a reexec recovers the running job.
+	jc start keep -- /bin/sleep 100
+	jc daemon reexec
+	wait_until '[ "$(curl -s --unix-socket "$SOCK" http://localhost/ |
+	    jq .recovered)" = 1 ]' || fail "jobd did not come back"
+	wait_until 'jc events | grep -q recovered' || fail "no recovered event"
+	run jc events --since "$(jc --json events | jq -s '.[-1].seq - 2')"
+	assert_success
+	assert_line --index 0 --regexp "  jobd {10}started \(pid $JOBD_PID\)$"
+	assert_line --index 1 --regexp \
+	    "  jobd {10}recovered \(pid $JOBD_PID\): 1 jobs recovered$"
+}
+
+@test "events: --since SEQ and NAME... choose; jobd judges the names" {
+	local j seq
+	for j in a b c; do
+		jc start "$j" -- /bin/true
+		jc wait "$j"
+	done
+	seq=$(jc --json events b | jq -s '.[0].seq')
+	run jc events --since "$seq"
+	assert_success
+	# Only the events after SEQ: b's created is not there.
+	assert_equal "$(events_text <<<"$output" | cut -c1 | uniq | tr -d '\n')" bc
+	refute_line --regexp "  b +created$"
+	assert_line --regexp "  b\[0\] +started "
+	assert_equal "$(jc --json events --since "$seq" | jq -s '.[0].seq')" \
+	    "$((seq + 1))"
+	# NAME...: those jobs', in jobd's order.
+	run jc events c a
+	assert_success
+	assert_equal "$(events_text <<<"$output" | cut -c1 | uniq | tr -d '\n')" ac
+	assert_equal "${#lines[@]}" 10
+	run jc events --since "$seq" a c
+	assert_equal "$(events_text <<<"$output" | cut -c1 | uniq)" c
+	# Options after names too. A job jobd never had: nothing, and fine.
+	run jc events a --since "$seq"
+	assert_success
+	assert_output ""
+	run --separate-stderr jc events nosuch
+	assert_success
+	assert_equal "$output" ""
+	assert_equal "$stderr" ""
+	# Past the end: nothing yet.
+	run jc events --since 999999
+	assert_success
+	assert_output ""
+	# A name jobd cannot have: its sentence, 1.
+	run --separate-stderr jc events a 'no good'
+	assert_failure 1
+	assert_equal "$output" ""
+	assert_equal "$stderr" 'jobctl: job must be a job name, not "no good"'
+}
+
+@test "events -f: a new job's events as they happen, until jobctl is stopped" {
+	jobd_stop
+	jobd_start --heartbeat 1
+	"$JOBCTL" events -f >out.txt 2>err.txt 3>&- &
+	local pid=$! jpid rc=0
+	# A Ctrl-C reaches this one: background commands ignore SIGINT.
+	env --default-signal=INT "$JOBCTL" --json events -f >json.txt \
+	    2>jerr.txt 3>&- &
+	jpid=$!
+	# What there is, then what happens next.
+	wait_until 'grep -q "  jobd  *started" out.txt' ||
+		fail "no history: $(cat err.txt)"
+	jc start f -- /bin/sh -c 'while [ ! -e go ]; do sleep 0.05; done
+	    exit 5'
+	wait_until 'grep -qE "  f\[0\] +started" out.txt' ||
+		fail "no event of the new job: $(cat err.txt)"
+	run grep exited out.txt
+	assert_failure
+	touch go
+	wait_until 'grep -qE "  f +exited$" out.txt' ||
+		fail "the job's end did not come: $(cat err.txt)"
+	# Heartbeats: in --json alone, each with the last seq.
+	wait_until '[ "$(jq -s "(map(.seq // empty) | max) ==
+	    .[-1].heartbeat" json.txt 2>/dev/null)" = true ]' 10 ||
+		fail "no heartbeat after the last event: $(cat json.txt jerr.txt)"
+	alive "$pid" || fail "events -f ended"
+	alive "$jpid" || fail "--json events -f ended"
+	kill -TERM "$pid"
+	kill -INT "$jpid"
+	wait_until "! alive $pid && ! alive $jpid" 10 || {
+		kill -KILL "$pid" "$jpid"
+		fail "events -f went on after a signal"
+	}
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 143
+	rc=0
+	wait "$jpid" || rc=$?
+	assert_equal "$rc" 130
+	assert_equal "$(cat err.txt jerr.txt)" ""
+	assert_equal "$(events_text <out.txt | grep -v '^jobd ' |
+	    sed -E 's/\(pid [0-9]+\)/(pid P)/')" \
+	    "f             created
+f[0]          started (pid P)
+f             started (pid P)
+f[0]          exited 5 (pid P)
+f             exited"
+	# jobd started twice (before the restart, after it): no other line.
+	assert_equal "$(grep -c '  jobd  *started' out.txt)" 2
+	assert_equal "$(wc -l <out.txt)" 7
+	# --json: every line JSON, the events in order, seq increasing.
+	jq -se 'map(select(.seq) | .seq) | . == unique and length == 7' json.txt
+	jq -se 'map(select(.heartbeat)) | length >= 1' json.txt
+	jq -se 'map(select(.seq and .job == "f") | [.type, .action]) ==
+	    [["job", "created"], ["task", "started"], ["job", "started"],
+	     ["task", "exited"], ["job", "exited"]]' json.txt
+	jq -se 'map(select(.action == "exited" and .type == "task")) |
+	    .[0].exit_code == 5 and .[0].task == 0' json.txt
+}
+
+@test "events: lost events said on stderr, heartbeats unseen; --json as jobd sent it" {
+	# A stand-in sends what a real gap takes 40,000 events to bring.
+	local f=$BATS_TEST_TMPDIR/f.sock
+	write_fake "$BATS_TEST_TMPDIR"
+	cat >answer <<'EOF'
+{"gap":[2,4180]}
+{"seq":4181,"time":"2026-12-02T16:06:44.965Z","type":"task","action":"lost","job":"web","task":1,"pid":1008,"exit_code":null,"signal":null,"state":"lost","error":"no exit status from jobinit"}
+{"heartbeat":4181}
+{"something":"to come"}
+{"gap":[4182,4182]}
+{"seq":4183,"time":"2026-12-02T16:06:45.001Z","type":"daemon","action":"recovered","job":null,"task":null,"pid":77,"exit_code":null,"signal":null,"state":null,"error":"3 jobs recovered"}
+{"seq":1234567,"time":"2026-12-02T16:06:45.002Z","type":"job","action":"created","job":"a-long-name-of-a-job","task":null,"pid":null,"exit_code":null,"signal":null,"state":"running","error":null}
+EOF
+	printf '%s' '{"seq":1234568,"time":"2026-12-02T16:06:45.100Z","type":"task","action":"exited","job":"a@b","task":12,"pid":9,"exit_code":0,"signal":null,"state":"exited","error":null}' >>answer
+	fake_start "$BATS_TEST_TMPDIR" "$f"
+	local fpid=$!
+	run --separate-stderr env TZ=UTC "$JOBCTL" -s "$f" events -f --since 1 \
+	    web a@b
+	assert_success
+	assert_equal "$output" \
+"2026-12-02 16:06:44.965    4181  web[1]        lost (pid 1008): no exit status from jobinit
+2026-12-02 16:06:45.001    4183  jobd          recovered (pid 77): 3 jobs recovered
+2026-12-02 16:06:45.002  1234567  a-long-name-of-a-job  created
+2026-12-02 16:06:45.100  1234568  a@b[12]       exited 0 (pid 9)"
+	assert_equal "$stderr" \
+"jobctl: events 2-4180 were lost (older than jobd's history)
+jobctl: event 4182 was lost (older than jobd's history)"
+	"$JOBCTL" -s "$f" --json events >got.json
+	cmp got.json answer
+	wait_until '[ "$(wc -l <record)" -ge 2 ]' || fail "nothing on record"
+	run cat record
+	assert_line --index 0 --regexp \
+	    '^[0-9]+ GET /events\?since=1&follow=1&job=web&job=a%40b HTTP/1\.1$'
+	assert_line --index 1 --regexp '^[0-9]+ GET /events HTTP/1\.1$'
+	kill "$fpid"
+	{ wait "$fpid" || true; } 2>/dev/null
+}
+
+@test "events: usage errors, and jobd out of reach" {
+	run jc events --since x
+	assert_failure 2
+	assert_output --partial '--since: "x" is not a number'
+	assert_output --partial "usage: jobctl events [-f] [--since SEQ] [NAME...]"
+	run jc events --since -1
+	assert_failure 2
+	run jc events --since
+	assert_failure 2
+	assert_output --partial "needs a value"
+	run jc events --tail 3
+	assert_failure 2
+	assert_output --partial "unknown option --tail"
+	run jc events -x
+	assert_failure 2
+	run jc events --raw
+	assert_failure 2
+	run --separate-stderr jc -s "$BATS_TEST_TMPDIR/none.sock" events -f
+	assert_failure 3
+	assert_equal "$output" ""
+	assert_equal "$stderr" "jobctl: cannot reach jobd at unix:$BATS_TEST_TMPDIR/none.sock: No such file or directory (is it running? -s or JOBD_SOCKET choose another address)"
+}
+
 @test "version: jobctl's and jobd's" {
 	run jc version
 	assert_success
@@ -1017,6 +1252,10 @@ comp() {
 	assert_output logs
 	run comp "$JOBCTL" logs --
 	assert_output $'--socket\n--json\n--help\n--follow\n--tail\n--since\n--raw'
+	run comp "$JOBCTL" ev
+	assert_output events
+	run comp "$JOBCTL" events --
+	assert_output $'--socket\n--json\n--help\n--follow\n--since'
 	run comp "$JOBCTL" run --std
 	assert_output $'--stdin\n--stdout\n--stderr'
 	run comp "$JOBCTL" run web --cwd dir.d -- cat dir.d/
@@ -1035,6 +1274,9 @@ comp() {
 	assert_output $'web\nworker'
 	run comp "$JOBCTL" run o
 	assert_output other
+	# events: any number of names.
+	run comp "$JOBCTL" events -f --since 3 web w
+	assert_output $'web\nworker'
 	run comp "$JOBCTL" stop web ""
 	assert_output ""
 	# ... the one -s names, wherever it is on the line.
@@ -1071,7 +1313,8 @@ comp() {
 	assert_failure 2
 	run jc help
 	assert_success
-	for c in start run put status list logs stop signal wait version help; do
+	for c in start run put status list logs events stop signal wait version \
+	    help; do
 		assert_line --regexp "^  $c "
 		assert_equal "$(jc help "$c")" "$(jc "$c" --help)"
 		jc help "$c" | grep -q "^usage: jobctl $c"
@@ -1097,6 +1340,13 @@ comp() {
 	run jc list
 	refute_output --partial $'\033['
 	run jc status c
+	refute_output --partial $'\033['
+	# events: a failure's code in red, and only there.
+	run script -qec "'$JOBCTL' events c" /dev/null
+	assert_output --partial $'exited \033[31m1\033[0m'
+	NO_COLOR=1 run script -qec "'$JOBCTL' events c" /dev/null
+	refute_output --partial $'\033['
+	run jc events c
 	refute_output --partial $'\033['
 }
 
@@ -1165,6 +1415,12 @@ comp() {
 	run $vg "$JOBCTL" logs vr --tail 1
 	assert_success
 	run $vg "$JOBCTL" logs nope
+	assert_failure 1
+	run $vg "$JOBCTL" events
+	assert_success
+	run $vg "$JOBCTL" --json events --since 2 vr v
+	assert_success
+	run $vg "$JOBCTL" events 'no good'
 	assert_failure 1
 	run $vg "$JOBCTL" start w --then 'unclosed "' -- /bin/true
 	assert_failure 2
