@@ -32,6 +32,7 @@
 #define JOBD_LOG_MAX		(64 * 1024 * 1024)
 #define JOBD_LOG_MIN		1024
 #define JOBD_LOG_LINE		(64 * 1024)
+#define JOBD_NRLIMITS		8
 
 #ifndef nitems
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -205,6 +206,12 @@ struct task {
 	gid_t		 gid;
 	gid_t		*groups;
 	int		 ngroups;
+
+	/* Limits: rlimits by spawn_rlimits index, umask, no_new_privs. */
+	struct rlimit	 limits[JOBD_NRLIMITS];
+	unsigned	 limits_set;	/* bit i: limits[i] given */
+	int		 umask;		/* -1: jobd's */
+	int		 no_new_privs;
 
 	enum task_state	 state;
 	pid_t		 pid;
@@ -515,6 +522,8 @@ struct log_waiter {
 	uint64_t		 next;		/* seq of the next record */
 	uint64_t		 seg;		/* its segment, */
 	int64_t			 off;		/* and where in it */
+	int			 fd;		/* an older segment, open */
+	uint64_t		 fdseg;		/* which */
 	LIST_ENTRY(log_waiter)	 entry;
 };
 
@@ -617,6 +626,8 @@ size_t		 job_held_fds(int **, char ***);
 
 
 int		 spawn_resolve(struct task *, struct jerr *);
+int		 spawn_rlimit_index(const char *);
+const char	*spawn_rlimit_names(void);
 pid_t		 spawn_task(struct task *, const char *, struct jerr *);
 void		 spawn_init(const struct rlimit *);
 

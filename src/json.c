@@ -384,8 +384,94 @@ parse_envs(const cJSON *v, const struct jpath *path, struct task *t, struct jerr
 }
 
 static const char *const task_keys[] = {
-	"exec", "args", "envs", "cwd", "fd", "user", "group", NULL
+	"exec", "args", "envs", "cwd", "fd", "user", "group", "limits",
+	"no_new_privs", "umask", NULL
 };
+
+/* An rlimit value: a whole number from 0, or "unlimited". */
+static int
+want_rlim(const cJSON *v, const struct jpath *p, rlim_t *out,
+    struct jerr *e)
+{
+	if (cJSON_IsString(v) && strcmp(v->valuestring, "unlimited") == 0) {
+		*out = RLIM_INFINITY;
+		return 0;
+	}
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble != floor(v->valuedouble) ||
+	    v->valuedouble >= 9007199254740992.0)
+		return fail(e, 400, p, "must be a whole number from 0, or "
+		    "\"unlimited\"");
+	*out = (rlim_t)v->valuedouble;
+	return 0;
+}
+
+/*
+ * "limits": {"nofile": 1024, "core": [0, "unlimited"], ...}: a number is
+ * soft and hard at once; a soft limit above its hard one is 400.
+ */
+static int
+parse_limits(const cJSON *v, const struct jpath *path, struct task *t,
+    struct jerr *e)
+{
+	const cJSON		*a;
+	const struct jpath	*p;
+	struct rlimit		*rl;
+	int			 i;
+
+	if (!cJSON_IsObject(v))
+		return fail(e, 400, path, "must be an object of limits, not %s",
+		    type_name(v));
+	cJSON_ArrayForEach(a, v) {
+		p = KEY(path, a->string);
+		if ((i = spawn_rlimit_index(a->string)) == -1)
+			return fail(e, 400, p, "unknown limit \"%.32s\": known "
+			    "are %s", a->string, spawn_rlimit_names());
+		if (t->limits_set & (1U << i))
+			return fail(e, 400, p, "field given twice");
+		rl = &t->limits[i];
+		if (cJSON_IsArray(a)) {
+			if (cJSON_GetArraySize(a) != 2)
+				return fail(e, 400, p, "must be a number or "
+				    "[soft, hard]");
+			if (want_rlim(cJSON_GetArrayItem(a, 0), INDEX(p, 0),
+			    &rl->rlim_cur, e) == -1 ||
+			    want_rlim(cJSON_GetArrayItem(a, 1), INDEX(p, 1),
+			    &rl->rlim_max, e) == -1)
+				return -1;
+			if (rl->rlim_cur > rl->rlim_max)
+				return fail(e, 400, p, "the soft limit is above "
+				    "the hard one");
+		} else {
+			if (want_rlim(a, p, &rl->rlim_cur, e) == -1)
+				return -1;
+			rl->rlim_max = rl->rlim_cur;
+		}
+		t->limits_set |= 1U << i;
+	}
+	return 0;
+}
+
+/* "umask": an octal string, "022" or "0077". */
+static int
+parse_umask(const cJSON *v, const struct jpath *p, struct task *t,
+    struct jerr *e)
+{
+	const char	*s;
+	int		 m = 0;
+
+	if (!cJSON_IsString(v))
+		return fail(e, 400, p, "must be an octal string such as "
+		    "\"022\", not %s", type_name(v));
+	for (s = v->valuestring; *s >= '0' && *s <= '7' && m <= 0777; s++)
+		m = m * 8 + (*s - '0');
+	if (*s != '\0' || s == v->valuestring || m > 0777 ||
+	    strlen(v->valuestring) > 4)
+		return fail(e, 400, p, "must be an octal string from \"000\" "
+		    "to \"777\"");
+	t->umask = m;
+	return 0;
+}
 
 static int
 parse_task(const cJSON *v, const struct jpath *path, struct task *t, struct jerr *e)
@@ -466,6 +552,19 @@ parse_task(const cJSON *v, const struct jpath *path, struct task *t, struct jerr
 		p = KEY(path, "group");
 		if (want_id(x, p, &t->group, e) == -1)
 			return -1;
+	}
+	t->umask = -1;
+	if ((x = get(v, "limits")) != NULL &&
+	    parse_limits(x, KEY(path, "limits"), t, e) == -1)
+		return -1;
+	if ((x = get(v, "umask")) != NULL &&
+	    parse_umask(x, KEY(path, "umask"), t, e) == -1)
+		return -1;
+	if ((x = get(v, "no_new_privs")) != NULL) {
+		if (!cJSON_IsBool(x))
+			return fail(e, 400, KEY(path, "no_new_privs"), "must be "
+			    "true or false, not %s", type_name(x));
+		t->no_new_privs = cJSON_IsTrue(x);
 	}
 	return 0;
 }

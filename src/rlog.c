@@ -239,7 +239,7 @@ rlog_load(struct rlog *rl, int dirfd, struct buf *pending)
 	struct dirent		*de;
 	struct stat		 st;
 	struct rlog_seg		*sg;
-	char			*end;
+	char			*end, name[32];
 	unsigned long long	 v;
 	int			 fd;
 
@@ -259,23 +259,21 @@ rlog_load(struct rlog *rl, int dirfd, struct buf *pending)
 			    rl->what, de->d_name);
 			continue;
 		}
-		if ((fd = openat(dirfd, de->d_name, O_RDWR | O_CLOEXEC |
-		    O_NOFOLLOW)) == -1 || fstat(fd, &st) == -1) {
-			log_warn("%s: %s", rl->what, de->d_name);
-			if (fd != -1)
-				close(fd);
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		    -1 || !S_ISREG(st.st_mode)) {
+			log_warnx("%s: %s is not a segment file, left alone",
+			    rl->what, de->d_name);
 			continue;
 		}
 		if ((sg = reallocarray(rl->segs, rl->nsegs + 1,
 		    sizeof(*sg))) == NULL) {
-			close(fd);
 			closedir(d);
 			return -1;
 		}
 		rl->segs = sg;
 		sg = &rl->segs[rl->nsegs++];
 		sg->first = v;
-		sg->fd = fd;
+		sg->fd = -1;
 		sg->size = st.st_size;
 		rl->total += st.st_size;
 	}
@@ -283,7 +281,15 @@ rlog_load(struct rlog *rl, int dirfd, struct buf *pending)
 	if (rl->nsegs == 0)
 		return rlog_rotate(rl);
 	qsort(rl->segs, rl->nsegs, sizeof(*rl->segs), seg_cmp);
+	/* Only the last segment is held open: it is the one written. */
 	sg = &rl->segs[rl->nsegs - 1];
+	snprintf(name, sizeof(name), "%llu", (unsigned long long)sg->first);
+	if ((sg->fd = openat(dirfd, name, O_RDWR | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1) {
+		log_warn("%s: %s", rl->what, name);
+		rl->nsegs--;
+		return rl->nsegs == 0 ? rlog_rotate(rl) : -1;
+	}
 	rl->total -= sg->size;
 	scan_last(rl, sg, pending);
 	rl->total += sg->size;
@@ -309,6 +315,11 @@ rlog_rotate(struct rlog *rl)
 		return -1;
 	}
 	rl->segs = sg;
+	/* The last one is written no more: readers open it as they need. */
+	if (rl->nsegs > 0 && rl->segs[rl->nsegs - 1].fd != -1) {
+		close(rl->segs[rl->nsegs - 1].fd);
+		rl->segs[rl->nsegs - 1].fd = -1;
+	}
 	sg = &rl->segs[rl->nsegs++];
 	sg->first = rl->next;
 	sg->fd = fd;
@@ -329,7 +340,8 @@ trim(struct rlog *rl)
 		snprintf(name, sizeof(name), "%llu",
 		    (unsigned long long)sg->first);
 		unlinkat(rl->dirfd, name, 0);
-		close(sg->fd);
+		if (sg->fd != -1)
+			close(sg->fd);
 		rl->total -= sg->size;
 		if (rl->dropped != NULL)
 			*rl->dropped += (uint64_t)sg->size;
@@ -490,7 +502,8 @@ rlog_close(struct rlog *rl)
 		wt->cb(wt->arg);
 	}
 	for (i = 0; i < rl->nsegs; i++)
-		close(rl->segs[i].fd);
+		if (rl->segs[i].fd != -1)
+			close(rl->segs[i].fd);
 	free(rl->segs);
 	rl->segs = NULL;
 	rl->nsegs = 0;
@@ -515,6 +528,7 @@ rlog_reader_start(struct rlog *rl, struct log_waiter *w, uint64_t since,
     void (*cb)(void *), void *arg)
 {
 	memset(w, 0, sizeof(*w));
+	w->fd = -1;
 	w->rl = rl;
 	w->cb = cb;
 	w->arg = arg;
@@ -530,6 +544,9 @@ log_reader_stop(struct log_waiter *w)
 {
 	struct rlog	*rl = w->rl;
 
+	if (w->fd != -1)
+		close(w->fd);
+	w->fd = -1;
 	if (rl == NULL)
 		return NULL;
 	LIST_REMOVE(w, entry);
@@ -542,6 +559,26 @@ int
 log_live(const struct log_waiter *w)
 {
 	return w->rl != NULL && !w->rl->ended;
+}
+
+/* The fd to read sg through: the log's for the last, else the reader's. */
+static int
+seg_fd(struct rlog *rl, struct log_waiter *w, struct rlog_seg *sg)
+{
+	char	 name[32];
+
+	if (sg->fd != -1)
+		return sg->fd;
+	if (w->fd != -1 && w->fdseg == sg->first)
+		return w->fd;
+	if (w->fd != -1)
+		close(w->fd);
+	snprintf(name, sizeof(name), "%llu", (unsigned long long)sg->first);
+	w->fdseg = sg->first;
+	if ((w->fd = openat(rl->dirfd, name, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1 && errno != ENOENT)
+		log_warn("%s: %s", rl->what, name);
+	return w->fd;
 }
 
 /*
@@ -560,6 +597,7 @@ log_read(struct log_waiter *w, size_t budget,
 	size_t		 i, k, done = 0;
 	int64_t		 end;
 	ssize_t		 n;
+	int		 fd;
 
 	if (rl == NULL || rl->nsegs == 0)
 		return 0;
@@ -589,10 +627,20 @@ log_read(struct log_waiter *w, size_t budget,
 			w->next = rl->segs[i].first;
 			continue;
 		}
-		n = pread(sg->fd, rbuf, (size_t)(end - w->off) < sizeof(rbuf) ?
-		    (size_t)(end - w->off) : sizeof(rbuf), w->off);
-		if (n <= 0)
-			break;
+		if ((fd = seg_fd(rl, w, sg)) == -1)
+			n = -1;
+		else
+			n = pread(fd, rbuf, (size_t)(end - w->off) <
+			    sizeof(rbuf) ? (size_t)(end - w->off) :
+			    sizeof(rbuf), w->off);
+		if (n <= 0) {
+			/* Gone under it (rotated away): go on past it. */
+			if (i == rl->nsegs)
+				break;
+			w->off = end;
+			w->next = rl->segs[i].first;
+			continue;
+		}
 		for (k = 0; k < (size_t)n; k += rec_size(&r)) {
 			if (rec_parse(rbuf + k, (size_t)n - k, &r) == -1)
 				break;

@@ -45,8 +45,42 @@ enum step {
 	STEP_FD,
 	STEP_CHDIR,
 	STEP_RLIMIT,
+	STEP_NNP,
 	STEP_EXEC
 };
+
+/* Task "limits", by name; nofile first (set last, after the fds). */
+static const struct {
+	const char	*name;
+	int		 resource;
+	const char	*field;
+} rlimits[JOBD_NRLIMITS] = {
+	{ "nofile",	RLIMIT_NOFILE,	"limits.nofile" },
+	{ "nproc",	RLIMIT_NPROC,	"limits.nproc" },
+	{ "core",	RLIMIT_CORE,	"limits.core" },
+	{ "as",		RLIMIT_AS,	"limits.as" },
+	{ "cpu",	RLIMIT_CPU,	"limits.cpu" },
+	{ "fsize",	RLIMIT_FSIZE,	"limits.fsize" },
+	{ "memlock",	RLIMIT_MEMLOCK,	"limits.memlock" },
+	{ "stack",	RLIMIT_STACK,	"limits.stack" },
+};
+
+int
+spawn_rlimit_index(const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < JOBD_NRLIMITS; i++)
+		if (strcmp(rlimits[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+spawn_rlimit_names(void)
+{
+	return "nofile, nproc, core, as, cpu, fsize, memlock, stack";
+}
 
 struct report {
 	int	 step;
@@ -214,6 +248,11 @@ spawn_resolve(struct task *t, struct jerr *e)
 		t->set_ids = 0;
 		return 0;
 	}
+	/* Never root's group because none was given. */
+	if (t->user != NULL && pw == NULL && t->group == NULL)
+		return err_set(e, 422, t->index, -1, "user", "user %u has no "
+		    "passwd entry, hence no group: give one in \"group\"",
+		    (unsigned)uid);
 	t->set_ids = 1;
 	t->uid = uid;
 	t->gid = gid;
@@ -287,6 +326,11 @@ child(void *arg)
 
 	if (setsid() == -1)
 		report(s, STEP_SETSID, 0, errno);
+	/* Limits while still privileged (a hard limit may go up as root). */
+	for (i = 1; i < JOBD_NRLIMITS; i++)
+		if ((t->limits_set >> i & 1) &&
+		    setrlimit(rlimits[i].resource, &t->limits[i]) == -1)
+			report(s, STEP_RLIMIT, i, errno);
 	/* Only the changes there are to make: each call is time jobd waits. */
 	if (t->set_ids) {
 		if ((t->ngroups > 0 || own_groups) &&
@@ -300,6 +344,9 @@ child(void *arg)
 			report(s, STEP_SETUID, 0, errno);
 	}
 
+	/* Files the task's fds create are made with its umask. */
+	if (t->umask >= 0)
+		(void)umask((mode_t)t->umask);
 	/*
 	 * Open every fd as the task's user, then move it above the target
 	 * range before any is put in place, so none is overwritten early.
@@ -360,8 +407,12 @@ child(void *arg)
 		/* On record: from here on the task outlives jobd. */
 		(void)syscall(SYS_prctl, PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	}
-	if (setrlimit(RLIMIT_NOFILE, &task_nofile) == -1)
+	if (setrlimit(RLIMIT_NOFILE, t->limits_set & 1 ? &t->limits[0] :
+	    &task_nofile) == -1)
 		report(s, STEP_RLIMIT, 0, errno);
+	if (t->no_new_privs &&
+	    syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		report(s, STEP_NNP, 0, errno);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
@@ -537,7 +588,12 @@ spawn_error(const struct task *t, const struct report *r, struct jerr *e)
 		    err_value(t->cwd, v, sizeof(v)), err);
 		break;
 	case STEP_RLIMIT:
-		err_set(e, 422, i, -1, NULL, "setrlimit: %s", err);
+		err_set(e, 422, i, -1, rlimits[r->index].field,
+		    "setrlimit %s: %s", rlimits[r->index].name, err);
+		break;
+	case STEP_NNP:
+		err_set(e, 422, i, -1, "no_new_privs", "prctl "
+		    "PR_SET_NO_NEW_PRIVS: %s", err);
 		break;
 	default:
 		for (k = 0; k < t->nenvs; k++)
