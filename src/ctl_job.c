@@ -33,6 +33,83 @@ id_value(const char *s)
 	return cJSON_CreateString(s);
 }
 
+/* The rlimits jobd knows by name: --limit's NAME. */
+static const char *const limit_names[] = {
+	"nofile", "nproc", "core", "as", "cpu", "fsize", "memlock", "stack"
+};
+
+/*
+ * One side of a --limit VALUE: a whole number or "unlimited", of the
+ * length VALUE gives. Its size is jobd's to judge, as it is for JSON.
+ */
+static cJSON *
+limit_value(const char *v, size_t len)
+{
+	if (len == 9 && strncmp(v, "unlimited", len) == 0)
+		return cJSON_CreateString("unlimited");
+	if (len == 0 || strspn(v, "0123456789") != len)
+		return NULL;
+	return cJSON_CreateNumber(strtod(v, NULL));
+}
+
+/*
+ * --limit NAME=VALUE..., into "limits": {"nofile": 1024, "core": [0,
+ * "unlimited"]}. VALUE is N or unlimited, soft and hard alike, or
+ * SOFT:HARD. A NAME given again replaces its value, as --env does.
+ * NULL when there is none.
+ */
+static cJSON *
+limits_object(const struct cmd *c, const struct start *s)
+{
+	cJSON		*o = NULL, *v, *soft, *hard;
+	const char	*arg, *eq, *colon;
+	char		 known[128];
+	size_t		 i, len;
+	int		 n;
+
+	for (n = 0; n < s->nlimit; n++) {
+		arg = s->limit[n];
+		if ((eq = strchr(arg, '=')) == NULL)
+			usage(c, "--limit %s: expected NAME=VALUE", arg);
+		for (i = 0; i < nitems(limit_names); i++)
+			if (strlen(limit_names[i]) == (size_t)(eq - arg) &&
+			    strncmp(limit_names[i], arg,
+			    (size_t)(eq - arg)) == 0)
+				break;
+		if (i == nitems(limit_names)) {
+			for (i = 0, len = 0; i < nitems(limit_names) &&
+			    len < sizeof(known); i++)
+				len += snprintf(known + len, sizeof(known) - len,
+				    "%s%s", i ? ", " : "", limit_names[i]);
+			usage(c, "--limit %s: unknown limit \"%.*s\"; known "
+			    "are %s", arg, (int)(eq - arg), arg, known);
+		}
+		if ((colon = strchr(eq + 1, ':')) == NULL)
+			v = limit_value(eq + 1, strlen(eq + 1));
+		else {
+			soft = limit_value(eq + 1, (size_t)(colon - eq - 1));
+			hard = limit_value(colon + 1, strlen(colon + 1));
+			v = NULL;
+			if (soft != NULL && hard != NULL &&
+			    (v = cJSON_CreateArray()) != NULL) {
+				cJSON_AddItemToArray(v, soft);
+				cJSON_AddItemToArray(v, hard);
+			} else {
+				cJSON_Delete(soft);
+				cJSON_Delete(hard);
+			}
+		}
+		if (v == NULL)
+			usage(c, "--limit %s: expected a number, unlimited, or "
+			    "SOFT:HARD of those", arg);
+		if (o == NULL && (o = cJSON_CreateObject()) == NULL)
+			fatalx("out of memory");
+		cJSON_DeleteItemFromObjectCaseSensitive(o, limit_names[i]);
+		cJSON_AddItemToObject(o, limit_names[i], v);
+	}
+	return o;
+}
+
 /*
  * --stdin, --stdout, --stderr: what is at the path decides the type. An
  * output file that does not exist yet is created by jobd, as the task's
@@ -249,7 +326,7 @@ fail:
 
 static cJSON *
 task_object(char *const *argv, const char *cwd, const cJSON *envs,
-    const cJSON *fds, const struct start *s)
+    const cJSON *fds, const cJSON *limits, const struct start *s)
 {
 	cJSON	*t, *args;
 	int	 i;
@@ -267,20 +344,27 @@ task_object(char *const *argv, const char *cwd, const cJSON *envs,
 		cJSON_AddItemToObject(t, "user", id_value(s->user));
 	if (s->group != NULL)
 		cJSON_AddItemToObject(t, "group", id_value(s->group));
+	if (limits != NULL)
+		cJSON_AddItemToObject(t, "limits", cJSON_Duplicate(limits, 1));
+	if (s->umask != NULL)
+		cJSON_AddStringToObject(t, "umask", s->umask);
+	if (s->no_new_privs)
+		cJSON_AddTrueToObject(t, "no_new_privs");
 	return t;
 }
 
 /*
  * The job JSON of jobctl start. Every task gets the same directory,
- * variables, fds and ids: a --then task is there to restart or clean up
- * after the one before, with the same sockets. Returns an exit status,
- * with *out set on success.
+ * variables, fds, ids and limits: a --then task is there to restart or
+ * clean up after the one before, with the same sockets. Returns an exit
+ * status, with *out set on success.
  */
 int
 job_build(const struct cmd *c, const struct start *s, char **argv,
     cJSON **out)
 {
-	cJSON		*root = NULL, *envs = NULL, *fds = NULL, *tasks, *e;
+	cJSON		*root = NULL, *envs = NULL, *fds = NULL, *limits = NULL;
+	cJSON		*tasks, *e;
 	char		 cwd[PATH_MAX], err[256], **words;
 	const char	*v, *eq;
 	char		*key;
@@ -321,6 +405,7 @@ job_build(const struct cmd *c, const struct start *s, char **argv,
 		cJSON_AddStringToObject(envs, key, v);
 		free(key);
 	}
+	limits = limits_object(c, s);
 	if ((e = stdio_entry("--stdin", s->in, 0)) == NULL)
 		goto fail;
 	cJSON_AddItemToArray(fds, e);
@@ -349,13 +434,14 @@ job_build(const struct cmd *c, const struct start *s, char **argv,
 			    "task", s->listen[i]);
 	}
 	tasks = cJSON_AddArrayToObject(root, "tasks");
-	cJSON_AddItemToArray(tasks, task_object(argv, cwd, envs, fds, s));
+	cJSON_AddItemToArray(tasks, task_object(argv, cwd, envs, fds, limits,
+	    s));
 	for (i = 0; i < s->nthen; i++) {
 		if ((words = split_words(s->then[i], err, sizeof(err))) ==
 		    NULL)
 			usage(c, "--then '%s': %s", s->then[i], err);
 		cJSON_AddItemToArray(tasks, task_object(words, cwd, envs, fds,
-		    s));
+		    limits, s));
 		free_words(words);
 	}
 	if (s->stop_timeout >= 0)
@@ -367,6 +453,7 @@ fail:
 	cJSON_Delete(root);
 	cJSON_Delete(envs);
 	cJSON_Delete(fds);
+	cJSON_Delete(limits);
 	return rc;
 }
 
@@ -378,7 +465,8 @@ void
 job_hint(const struct start *s, const char *path, char *buf, size_t size)
 {
 	const char	*rest;
-	int		 t, fd, n = 0;
+	size_t		 len;
+	int		 t, fd, i, n = 0;
 
 	*buf = '\0';
 	if (path == NULL || sscanf(path, "tasks[%d]%n", &t, &n) != 1 ||
@@ -410,4 +498,18 @@ job_hint(const struct start *s, const char *path, char *buf, size_t size)
 		snprintf(buf, size, "--group %s", s->group);
 	else if (strncmp(rest, ".envs.", 6) == 0)
 		snprintf(buf, size, "--env %s", rest + 6);
+	else if (strncmp(rest, ".limits.", 8) == 0) {
+		/* "limits.core[1]": the last --limit core=..., which counted. */
+		rest += 8;
+		len = strcspn(rest, "[");
+		for (i = s->nlimit - 1; i >= 0; i--)
+			if (strncmp(s->limit[i], rest, len) == 0 &&
+			    s->limit[i][len] == '=') {
+				snprintf(buf, size, "--limit %s", s->limit[i]);
+				break;
+			}
+	} else if (strcmp(rest, ".umask") == 0 && s->umask != NULL)
+		snprintf(buf, size, "--umask %s", s->umask);
+	else if (strcmp(rest, ".no_new_privs") == 0 && s->no_new_privs)
+		snprintf(buf, size, "--no-new-privs");
 }

@@ -36,6 +36,7 @@ static const char *const task_states[] = {
 };
 
 static void	kill_cb(struct ev_loop *, ev_timer *, int);
+static void	job_cgroup_done(struct job *);
 static void	task_exited(struct task *, int);
 static int	task_start(struct job *, int, struct jerr *, int);
 
@@ -78,6 +79,8 @@ job_new(const char *name)
 	}
 	j->stop_timeout = JOBD_STOP_TIMEOUT;
 	j->created = now_ms();
+	j->cgfd = -1;
+	j->cgwd = -1;
 	LIST_INIT(&j->watches);
 	ev_init(&j->kill_timer, kill_cb);
 	j->kill_timer.data = j;
@@ -139,6 +142,11 @@ job_free(struct job *j)
 		TAILQ_REMOVE(&dirty, j, dentry);
 	ev_timer_stop(loop, &j->kill_timer);
 	log_close(j);
+	if (j->cgfd != -1)
+		close(j->cgfd);
+	free(j->cg_memory_max);
+	free(j->cg_pids_max);
+	free(j->cg_cpu_max);
 	fd_free(j);
 	for (i = 0; i < j->ntasks; i++)
 		task_clear(&j->tasks[i]);
@@ -241,6 +249,7 @@ job_remove(struct job *j)
 {
 	store_remove(j->name);
 	log_remove(j);
+	cgroup_remove(j);
 	event_job(j, "forgotten");
 	job_drop(j);
 }
@@ -303,6 +312,9 @@ job_end(struct job *j, enum job_state s)
 
 	set_state(j, s);
 	ev_timer_stop(loop, &j->kill_timer);
+	/* An empty cgroup goes; one that holds leftovers stays till DELETE. */
+	if (j->cgfd != -1 && !cgroup_populated(j))
+		cgroup_remove(j);
 	event_job(j, job_state_name(s));
 	log_job_ended(j);
 	fd_release(j);
@@ -521,7 +533,8 @@ int
 job_start(struct job *j, struct jerr *e)
 {
 	event_job(j, "created");
-	if (fd_hold(j, e) == -1 || log_open(j, e) == -1)
+	if (cgroup_check(j, e) == -1 || fd_hold(j, e) == -1 ||
+	    log_open(j, e) == -1 || cgroup_open(j, 1, e) == -1)
 		return start_failed(j, e->task >= 0 ? e->task : 0, e, 1);
 	fd_store(j);
 	return task_start(j, 0, e, 1);
@@ -536,10 +549,19 @@ task_done(struct task *t)
 
 	log_task_ended(j, t->index);
 	if (j->state == JOB_STOPPING) {
-		/* Whatever the leader left in its group goes too. */
+		/* Whatever the leader left in its group (and cgroup) goes. */
 		if (t->pid > 0)
 			kill(-t->pid, SIGKILL);
 		rest(j, t->index, TASK_CANCELLED);
+		cgroup_kill(j);
+		if (cgroup_populated(j)) {
+			/* It ends once nothing of it is left. */
+			j->cgwait = 1;
+			ev_timer_stop(loop, &j->kill_timer);
+			ev_timer_set(&j->kill_timer, 0.2, 0.2);
+			ev_timer_start(loop, &j->kill_timer);
+			return;
+		}
 		job_end(j, JOB_EXITED);
 	} else if (t->index + 1 < j->ntasks)
 		task_start(j, t->index + 1, &e, 0);
@@ -686,11 +708,43 @@ kill_cb(struct ev_loop *l, ev_timer *w, int revents)
 	struct job	*j = w->data;
 	struct task	*t = &j->tasks[j->cur];
 
+	if (j->cgwait) {
+		/* Its cgroup still holds processes: until it is empty. */
+		if (cgroup_populated(j))
+			cgroup_kill(j);
+		else
+			job_cgroup_done(j);
+		return;
+	}
 	if (t->state == TASK_RUNNING) {
 		log_info("job %s: stop timeout, killing process group %d",
 		    j->name, (int)t->pid);
 		kill(-t->pid, SIGKILL);
+		cgroup_kill(j);
 	}
+}
+
+/* A stopped job's cgroup is empty at last: it has ended. */
+static void
+job_cgroup_done(struct job *j)
+{
+	j->cgwait = 0;
+	ev_timer_stop(loop, &j->kill_timer);
+	job_end(j, JOB_EXITED);
+}
+
+/* cgroup.c saw the cgroup.events of watch wd change. */
+void
+job_cgroup_changed(int wd)
+{
+	struct job	*j;
+
+	TAILQ_FOREACH(j, &alljobs, entry)
+		if (j->cgwd == wd) {
+			if (j->cgwait && !cgroup_populated(j))
+				job_cgroup_done(j);
+			return;
+		}
 }
 
 /*
@@ -768,6 +822,7 @@ job_stop_all(int force)
 		if (force) {
 			if (t->state == TASK_RUNNING)
 				kill(-t->pid, SIGKILL);
+			cgroup_kill(j);
 		} else if (j->state == JOB_RUNNING)
 			job_stop(j);
 	}
@@ -1004,6 +1059,7 @@ job_adopt(const struct relayed *rel, size_t nrel)
 		if (job_prepare(j, &e) == -1)
 			log_warnx("job %s: %s", j->name, e.msg);
 		log_resume(j);
+		(void)cgroup_open(j, 0, &e);
 		t = &j->tasks[j->cur];
 		start = 0;
 		if (t->starting) {

@@ -86,8 +86,15 @@ static const char start_help[] =
 "                    tcp:[::1]:PORT or udp:HOST:PORT; port 0 picks a free one\n"
 "  --user USER       run as USER (name or number), with its groups\n"
 "  --group GROUP     run with GROUP (name or number)\n"
+"  --limit NAME=VALUE\n"
+"                    an rlimit of every task (repeatable): NAME is nofile,\n"
+"                    nproc, core, as, cpu, fsize, memlock or stack; VALUE\n"
+"                    is N or unlimited (soft and hard), or SOFT:HARD\n"
+"  --umask OCTAL     the tasks' umask, such as 022 (also for --stdout files)\n"
+"  --no-new-privs    setuid programs and file capabilities give the tasks\n"
+"                    nothing (PR_SET_NO_NEW_PRIVS)\n"
 "  --then 'CMD ...'  a task to run after the previous one ends, with the\n"
-"                    same directory, variables, fds and ids, and\n"
+"                    same directory, variables, fds, ids and limits, and\n"
 "                    _LAST_EXIT set to the previous task's exit code or\n"
 "                    signal (repeatable). Words are split as sh(1) would,\n"
 "                    but nothing is expanded: write 'sh -c \"...\"' for\n"
@@ -219,6 +226,9 @@ enum {
 	OPT_ENV,
 	OPT_USER,
 	OPT_GROUP,
+	OPT_LIMIT,
+	OPT_UMASK,
+	OPT_NO_NEW_PRIVS,
 	OPT_THEN,
 	OPT_STOP_TIMEOUT,
 	OPT_DRY_RUN,
@@ -245,6 +255,9 @@ enum {
 	{ "env", required_argument, NULL, OPT_ENV },			\
 	{ "user", required_argument, NULL, OPT_USER },			\
 	{ "group", required_argument, NULL, OPT_GROUP },		\
+	{ "limit", required_argument, NULL, OPT_LIMIT },		\
+	{ "umask", required_argument, NULL, OPT_UMASK },		\
+	{ "no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS },	\
 	{ "then", required_argument, NULL, OPT_THEN },			\
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT }
 
@@ -457,6 +470,7 @@ start_args(const struct cmd *c, int argc, char **argv,
 	s->listen = xcalloc((size_t)argc, sizeof(*s->listen));
 	s->env = xcalloc((size_t)argc, sizeof(*s->env));
 	s->then = xcalloc((size_t)argc, sizeof(*s->then));
+	s->limit = xcalloc((size_t)argc, sizeof(*s->limit));
 	for (;;) {
 		while ((ch = getopt_cmd(c, argc, argv, "+:s:h", opts)) != -1) {
 			lastarg = optarg;
@@ -484,6 +498,15 @@ start_args(const struct cmd *c, int argc, char **argv,
 				break;
 			case OPT_GROUP:
 				s->group = optarg;
+				break;
+			case OPT_LIMIT:
+				s->limit[s->nlimit++] = optarg;
+				break;
+			case OPT_UMASK:
+				s->umask = optarg;
+				break;
+			case OPT_NO_NEW_PRIVS:
+				s->no_new_privs = 1;
 				break;
 			case OPT_THEN:
 				s->then[s->nthen++] = optarg;
@@ -525,6 +548,11 @@ start_args(const struct cmd *c, int argc, char **argv,
 	if ((s->user != NULL && *s->user == '\0') ||
 	    (s->group != NULL && *s->group == '\0'))
 		usage(c, "--user and --group need a name or a number");
+	/* jobd's own form, so that 022 and 0022 both pass as given. */
+	if (s->umask != NULL && (*s->umask == '\0' || strlen(s->umask) > 4 ||
+	    strspn(s->umask, "01234567") != strlen(s->umask)))
+		usage(c, "--umask %s: expected 1 to 4 octal digits, such as 022",
+		    s->umask);
 	if (s->timeout >= 0 && !s->wait)
 		usage(c, "--timeout goes with --wait");
 	return name;
@@ -536,6 +564,7 @@ start_free(struct start *s)
 	free(s->listen);
 	free(s->env);
 	free(s->then);
+	free(s->limit);
 }
 
 /*

@@ -53,6 +53,10 @@ struct start {
 	const char	 *cwd;
 	const char	 *user;
 	const char	 *group;
+	const char	**limit;	/* --limit NAME=VALUE, as given */
+	int		  nlimit;
+	const char	 *umask;
+	int		  no_new_privs;
 	double		  stop_timeout;	/* < 0: jobd's default */
 	int		  dry_run;
 	int		  wait;

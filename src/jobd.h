@@ -260,6 +260,12 @@ struct job {
 	TAILQ_ENTRY(job)	 dentry;	/* changed, to save (job.c) */
 	int			 dirty;
 	int64_t			 log_max;	/* "log": {"max_bytes"} */
+	char			*cg_memory_max;	/* "cgroup": as written */
+	char			*cg_pids_max;
+	char			*cg_cpu_max;
+	int			 cgfd;		/* its cgroup, -1: none */
+	int			 cgwd;		/* inotify on cgroup.events */
+	int			 cgwait;	/* stopped: until it empties */
 	int			 has_log;	/* a task has a log fd */
 	struct joblog		*log;		/* open log (logs.c) */
 	LIST_HEAD(, job_watch)	 watches;
@@ -551,6 +557,17 @@ int		 log_live(const struct log_waiter *);
 size_t		 log_read(struct log_waiter *, size_t,
 		    void (*)(const struct logrec *, void *), void *);
 
+/* cgroup.c */
+void		 cgroup_init(void);
+void		 cgroup_close(void);
+const char	*cgroup_base(void);
+int		 cgroup_check(const struct job *, struct jerr *);
+int		 cgroup_open(struct job *, int, struct jerr *);
+int		 cgroup_populated(const struct job *);
+void		 cgroup_kill(const struct job *);
+void		 cgroup_remove(struct job *);
+int		 cgroup_path(const struct job *, char *, size_t);
+
 /* events.c */
 void		 events_open(void);
 void		 events_close(void);
@@ -602,6 +619,7 @@ int		 job_start(struct job *, struct jerr *);
 int		 job_stop(struct job *);
 int		 job_delete(struct job *);
 void		 job_stats(uint64_t *, uint64_t *, uint64_t *);
+void		 job_cgroup_changed(int);
 int		 job_signal(struct job *, int);
 void		 job_remove(struct job *);
 void		 job_reap(void);

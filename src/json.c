@@ -570,7 +570,79 @@ parse_task(const cJSON *v, const struct jpath *path, struct task *t, struct jerr
 }
 
 static const char *const job_keys[] = { "tasks", "stop_timeout", "log",
-    NULL };
+    "cgroup", NULL };
+static const char *const cgroup_keys[] = { "memory_max", "pids_max",
+    "cpu_max", NULL };
+
+/* A cgroup limit: "max", or a whole number from min; kept as text. */
+static int
+cg_value(const cJSON *v, const struct jpath *p, double min, char **out,
+    struct jerr *e)
+{
+	char	 num[32];
+
+	if (cJSON_IsString(v) && strcmp(v->valuestring, "max") == 0)
+		snprintf(num, sizeof(num), "max");
+	else if (cJSON_IsNumber(v) && v->valuedouble >= min &&
+	    v->valuedouble == floor(v->valuedouble) &&
+	    v->valuedouble < 9007199254740992.0)
+		snprintf(num, sizeof(num), "%.0f", v->valuedouble);
+	else
+		return fail(e, 400, p, "must be \"max\" or a whole number "
+		    "from %.0f", min);
+	if ((*out = strdup(num)) == NULL)
+		return fail(e, 500, p, "out of memory");
+	return 0;
+}
+
+/*
+ * "cgroup": {"memory_max": BYTES, "pids_max": N, "cpu_max": "QUOTA
+ * PERIOD"}: the job's cgroup's controller limits.
+ */
+static int
+parse_cgroup(const cJSON *v, struct job *j, struct jerr *e)
+{
+	const struct jpath	*p = KEY(NULL, "cgroup");
+	const cJSON		*x;
+	const char		*s;
+	char			*end;
+	unsigned long		 q, per;
+
+	if (!cJSON_IsObject(v))
+		return fail(e, 400, p, "must be an object, not %s",
+		    type_name(v));
+	if (check_keys(v, p, cgroup_keys, e) == -1)
+		return -1;
+	if ((x = get(v, "memory_max")) != NULL &&
+	    cg_value(x, KEY(p, "memory_max"), 0, &j->cg_memory_max, e) == -1)
+		return -1;
+	if ((x = get(v, "pids_max")) != NULL &&
+	    cg_value(x, KEY(p, "pids_max"), 1, &j->cg_pids_max, e) == -1)
+		return -1;
+	if ((x = get(v, "cpu_max")) != NULL) {
+		/* "QUOTA PERIOD" or "max PERIOD", microseconds, as the file. */
+		s = cJSON_IsString(x) ? x->valuestring : "";
+		if (strncmp(s, "max", 3) == 0) {
+			end = (char *)s + 3;
+			q = 1000;
+		} else
+			q = strtoul(s, &end, 10);
+		per = 100000;
+		if (*end == ' ')
+			per = strtoul(end + 1, &end, 10);
+		if (!cJSON_IsString(x) || s[0] == '\0' || *end != '\0' ||
+		    q < 1000 || per < 1000 || per > 1000000 ||
+		    (s[0] < '0' && strncmp(s, "max", 3) != 0) ||
+		    s[0] == '+' || s[0] == '-' || s[0] == ' ')
+			return fail(e, 400, KEY(p, "cpu_max"), "must be "
+			    "\"QUOTA PERIOD\" or \"max PERIOD\" in microseconds "
+			    "(quota at least 1000, period 1000 to 1000000), or "
+			    "\"QUOTA\"");
+		if ((j->cg_cpu_max = strdup(s)) == NULL)
+			return fail(e, 500, p, "out of memory");
+	}
+	return 0;
+}
 static const char *const log_keys[] = { "max_bytes", NULL };
 
 /* "log": {"max_bytes": N}, at most --max-log. */
@@ -630,6 +702,8 @@ parse_job(const cJSON *root, const char *name, struct jerr *e)
 		j->stop_timeout = x->valuedouble;
 	}
 	if ((x = get(root, "log")) != NULL && parse_log(x, j, e) == -1)
+		goto fail;
+	if ((x = get(root, "cgroup")) != NULL && parse_cgroup(x, j, e) == -1)
 		goto fail;
 	if ((tasks = get(root, "tasks")) == NULL) {
 		fail(e, 400, KEY(NULL, "tasks"), "missing required field \"tasks\"");

@@ -296,6 +296,7 @@ static void
 w_job(struct buf *b, const struct job *j)
 {
 	const struct task	*cur = &j->tasks[j->cur];
+	char			 path[4200];
 	int			 i;
 
 	buf_add(b, "{", 1);
@@ -321,6 +322,8 @@ w_job(struct buf *b, const struct job *j)
 	buf_add(b, "]", 1);
 	w_key(b, "sockets", 0);
 	fd_describe(b, j);
+	w_key(b, "cgroup", 0);
+	w_str(b, cgroup_path(j, path, sizeof(path)) == 0 ? path : NULL);
 	buf_add(b, "}", 1);
 }
 

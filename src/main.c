@@ -520,6 +520,7 @@ main(int argc, char *argv[])
 	spawn_init(&orig);
 	http_serve(api_dispatch);
 	events_open();
+	cgroup_init();
 	event_daemon("started", NULL);
 	recover(held, nheld);
 	ev_signal_init(&sig_usr2, usr2_cb, SIGUSR2);
@@ -538,6 +539,7 @@ main(int argc, char *argv[])
 	events_close();
 	conn_close_all();
 	job_free_all();
+	cgroup_close();
 	log_cleanup();
 	rlog_cleanup((const char *const[]){ "logs", "events", NULL });
 	for (i = 0; i < (int)nlisteners; i++)

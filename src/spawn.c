@@ -46,6 +46,7 @@ enum step {
 	STEP_CHDIR,
 	STEP_RLIMIT,
 	STEP_NNP,
+	STEP_CGROUP,
 	STEP_EXEC
 };
 
@@ -324,6 +325,13 @@ child(void *arg)
 	    syscall(SYS_getppid) != s->parent))
 		_exit(127);
 
+	/* Into the job's cgroup first: all it starts is in it. */
+	if (t->job->cgfd != -1) {
+		if ((fd = openat(t->job->cgfd, "cgroup.procs", O_WRONLY |
+		    O_CLOEXEC)) == -1 || write(fd, "0", 1) != 1)
+			report(s, STEP_CGROUP, 0, errno);
+		close(fd);
+	}
 	if (setsid() == -1)
 		report(s, STEP_SETSID, 0, errno);
 	/* Limits while still privileged (a hard limit may go up as root). */
@@ -590,6 +598,10 @@ spawn_error(const struct task *t, const struct report *r, struct jerr *e)
 	case STEP_RLIMIT:
 		err_set(e, 422, i, -1, rlimits[r->index].field,
 		    "setrlimit %s: %s", rlimits[r->index].name, err);
+		break;
+	case STEP_CGROUP:
+		err_set(e, 422, i, -1, NULL, "cannot join the job's cgroup: %s",
+		    err);
 		break;
 	case STEP_NNP:
 		err_set(e, 422, i, -1, "no_new_privs", "prctl "

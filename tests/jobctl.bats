@@ -301,6 +301,94 @@ s.bind(sys.argv[1])' "$BATS_TEST_TMPDIR/app.sock"
 	assert_failure 1
 }
 
+@test "start: --limit, --umask, --no-new-privs in the JSON, for --then tasks too" {
+	run jc start x --dry-run --json --limit nofile=1024 \
+	    --limit core=0:unlimited --limit stack=unlimited \
+	    --limit cpu=5:7 --limit cpu=10 --umask 027 --no-new-privs \
+	    --then true -- /bin/true
+	assert_success
+	# A NAME given again replaces its value, as --env does.
+	echo "$output" | jq -e '.tasks | length == 2 and all(.[];
+	    .limits == {nofile: 1024, core: [0, "unlimited"],
+	        stack: "unlimited", cpu: 10} and
+	    .umask == "027" and .no_new_privs == true)'
+	# Without them, nothing is sent: jobd's own are kept.
+	run jc start x --dry-run --json -- /bin/true
+	assert_success
+	echo "$output" | jq -e '.tasks[0] | has("limits") or has("umask") or
+	    has("no_new_privs") | not'
+	run jc status x
+	assert_failure 1
+}
+
+@test "start: --limit reaches the task and the --then task, soft and hard" {
+	jc start l --limit nofile=100 --stdout n.txt \
+	    --then 'sh -c "ulimit -Sn; ulimit -Hn"' -- sh -c 'ulimit -n'
+	run jc wait l --timeout 10
+	assert_success
+	assert_equal "$(cat n.txt)" $'100\n100\n100'
+	jc start s --limit nofile=50:100 --limit core=0:unlimited \
+	    --stdout s.txt -- sh -c 'ulimit -Sn; ulimit -Hn; ulimit -Sc'
+	run jc wait s --timeout 10
+	assert_success
+	assert_equal "$(cat s.txt)" $'50\n100\n0'
+	# A value only jobd can judge: its error names the flag.
+	run jc start b --limit nofile=5:1 -- /bin/true
+	assert_failure 1
+	assert_output --partial "tasks[0].limits.nofile"
+	assert_output --partial "(from --limit nofile=5:1)"
+}
+
+@test "start: --umask applies to files the task creates and to --stdout" {
+	jc start u --umask 077 --stdout out.txt -- \
+	    sh -c 'umask; touch made; stat -c %a made'
+	run jc wait u --timeout 10
+	assert_success
+	assert_equal "$(cat out.txt)" $'0077\n600'
+	assert_equal "$(stat -c %a out.txt)" 600
+	run jc start b --umask 7777 -- /bin/true
+	assert_failure 1
+	assert_output --partial "(from --umask 7777)"
+}
+
+@test "start: --no-new-privs sets NoNewPrivs for every task" {
+	jc start n --no-new-privs --stdout nnp.txt \
+	    --then 'grep NoNewPrivs /proc/self/status' -- \
+	    grep NoNewPrivs /proc/self/status
+	run jc wait n --timeout 10
+	assert_success
+	assert_equal "$(cat nnp.txt)" $'NoNewPrivs:\t1\nNoNewPrivs:\t1'
+	# Without it, the task has what jobd has.
+	jc start o --stdout own.txt -- grep NoNewPrivs /proc/self/status
+	run jc wait o --timeout 10
+	assert_success
+	assert_equal "$(cat own.txt)" "$(grep NoNewPrivs "/proc/$JOBD_PID/status")"
+}
+
+@test "start: bad --limit and --umask forms are usage errors; nothing is sent" {
+	local a
+	for a in nofile nofile= =10 bogus=10 NOFILE=10 nofile=abc nofile=-1 \
+	    nofile=1.5 nofile=1e3 nofile=:10 nofile=10: nofile=1:2:3 \
+	    nofile=unlimited:x 'nofile= 10'; do
+		run jc start x --limit "$a" -- /bin/true
+		assert_failure 2
+		assert_output --partial "--limit $a:"
+	done
+	run jc start x --limit bogus=1 -- /bin/true
+	assert_output --partial "known are nofile, nproc, core"
+	for a in '' 8 0x7 -022 01234 'a'; do
+		run jc start x --umask "$a" -- /bin/true
+		assert_failure 2
+		assert_output --partial "--umask $a: expected 1 to 4 octal digits"
+	done
+	run jc run x --limit core -- /bin/true
+	assert_failure 2
+	run jc start x --umask
+	assert_failure 2
+	run jc status x
+	assert_failure 1
+}
+
 @test "start: jobd's error names the flag it came from; 1 for a refused request" {
 	run jc start e --stdout /nonexistent-dir/x.log -- /bin/true
 	assert_failure 1
@@ -1235,6 +1323,17 @@ comp() {
 	assert_output $'--stdin\n--stdout\n--stderr'
 	run comp "$JOBCTL" start --cwd /tmp web --then 'x' --dr
 	assert_output --dry-run
+	run comp "$JOBCTL" start --li
+	assert_output $'--listen\n--limit'
+	run comp "$JOBCTL" start --limit n
+	assert_output $'nofile=\nnproc='
+	run comp "$JOBCTL" start --limit core=
+	assert_output ""
+	# --limit and --umask take a value: web is NAME, and --no ours.
+	run comp "$JOBCTL" start --limit core=0 --umask 077 web --no
+	assert_output --no-new-privs
+	run comp "$JOBCTL" run --um
+	assert_output --umask
 	run comp "$JOBCTL" signal web T
 	assert_output $'TERM\nTSTP'
 	mkdir dir.d
@@ -1423,6 +1522,15 @@ comp() {
 	run $vg "$JOBCTL" events 'no good'
 	assert_failure 1
 	run $vg "$JOBCTL" start w --then 'unclosed "' -- /bin/true
+	assert_failure 2
+	run $vg "$JOBCTL" start vd --dry-run --limit nofile=64:128 \
+	    --limit core=0 --limit nofile=100 --umask 022 --no-new-privs \
+	    --then true -- /bin/true
+	assert_success
+	run $vg "$JOBCTL" start vb --limit nofile=5:1 -- /bin/true
+	assert_failure 1
+	assert_output --partial "(from --limit nofile=5:1)"
+	run $vg "$JOBCTL" start vb --limit nofile=x -- /bin/true
 	assert_failure 2
 	run $vg "$JOBCTL" -s "$BATS_TEST_TMPDIR/none.sock" list
 	assert_failure 3
