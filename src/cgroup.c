@@ -143,6 +143,10 @@ cgroup_init(void)
 	const char	*dir = store_dir();
 	size_t		 i;
 
+	if (conf.no_cgroup) {
+		snprintf(why, sizeof(why), "jobd runs with --no-cgroup");
+		return;
+	}
 	if (find_mount(mnt, sizeof(mnt)) == -1) {
 		snprintf(why, sizeof(why), "no cgroup2 file system is mounted");
 		return;
@@ -267,28 +271,33 @@ int
 cgroup_open(struct job *j, int make, struct jerr *e)
 {
 	char	 path[PATH_MAX + 128];
+	int	 fd;
 
-	if (basefd == -1 || j->cgfd != -1)
+	if (basefd == -1 || j->cgroup)
 		return 0;
 	if (make && mkdirat(basefd, j->name, 0755) == -1 && errno != EEXIST)
 		return err_set(e, 422, -1, -1, NULL, "cannot make the job's "
 		    "cgroup %s/%s: %s", base, j->name, strerror(errno));
-	if ((j->cgfd = openat(basefd, j->name, O_RDONLY | O_DIRECTORY |
+	if ((fd = openat(basefd, j->name, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1) {
 		if (!make)
 			return 0;
 		return err_set(e, 422, -1, -1, NULL, "cannot open the job's "
 		    "cgroup %s/%s: %s", base, j->name, strerror(errno));
 	}
+	j->cgroup = 1;
 	if ((j->cg_memory_max != NULL &&
-	    write_at(j->cgfd, "memory.max", j->cg_memory_max) == -1) ||
+	    write_at(fd, "memory.max", j->cg_memory_max) == -1) ||
 	    (j->cg_pids_max != NULL &&
-	    write_at(j->cgfd, "pids.max", j->cg_pids_max) == -1) ||
+	    write_at(fd, "pids.max", j->cg_pids_max) == -1) ||
 	    (j->cg_cpu_max != NULL &&
-	    write_at(j->cgfd, "cpu.max", j->cg_cpu_max) == -1))
+	    write_at(fd, "cpu.max", j->cg_cpu_max) == -1)) {
+		close(fd);
 		return err_set(e, 422, -1, -1, NULL, "cannot set the limits "
 		    "of the job's cgroup %s/%s: %s", base, j->name,
 		    strerror(errno));
+	}
+	close(fd);
 	if (inofd != -1) {
 		snprintf(path, sizeof(path), "%s/%s/cgroup.events", base,
 		    j->name);
@@ -299,14 +308,39 @@ cgroup_open(struct job *j, int make, struct jerr *e)
 	return 0;
 }
 
+/* The base's fd: a task's child joins base/<job>/cgroup.procs. */
+int
+cgroup_dirfd(void)
+{
+	return basefd;
+}
+
+/* A file of the job's cgroup, read or written. */
+static ssize_t
+job_read(const struct job *j, const char *file, char *buf, size_t size)
+{
+	char	 path[JOBD_NAME_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", j->name, file);
+	return read_at(basefd, path, buf, size);
+}
+
+static int
+job_write(const struct job *j, const char *file, const char *text)
+{
+	char	 path[JOBD_NAME_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", j->name, file);
+	return write_at(basefd, path, text);
+}
+
 /* Is anything of the job left in its cgroup? */
 int
 cgroup_populated(const struct job *j)
 {
 	char	 buf[256], *p;
 
-	if (j->cgfd == -1 || read_at(j->cgfd, "cgroup.events", buf,
-	    sizeof(buf)) <= 0)
+	if (!j->cgroup || job_read(j, "cgroup.events", buf, sizeof(buf)) <= 0)
 		return 0;
 	return (p = strstr(buf, "populated ")) != NULL && p[10] == '1';
 }
@@ -319,13 +353,13 @@ cgroup_kill(const struct job *j)
 	long	 pid;
 	int	 round;
 
-	if (j->cgfd == -1)
+	if (!j->cgroup)
 		return;
-	if (write_at(j->cgfd, "cgroup.kill", "1") == 0)
+	if (job_write(j, "cgroup.kill", "1") == 0)
 		return;
 	/* A kernel before 5.14: a few rounds, for what forks meanwhile. */
 	for (round = 0; round < 8 && cgroup_populated(j); round++) {
-		if (read_at(j->cgfd, "cgroup.procs", buf, sizeof(buf)) <= 0)
+		if (job_read(j, "cgroup.procs", buf, sizeof(buf)) <= 0)
 			break;
 		for (p = buf; *p != '\0'; p = end) {
 			pid = strtol(p, &end, 10);
@@ -341,14 +375,13 @@ cgroup_kill(const struct job *j)
 void
 cgroup_remove(struct job *j)
 {
-	if (j->cgfd == -1)
+	if (!j->cgroup)
 		return;
 	if (inofd != -1 && j->cgwd != -1)
 		(void)inotify_rm_watch(inofd, j->cgwd);
 	if (cgroup_populated(j))
 		cgroup_kill(j);
-	close(j->cgfd);
-	j->cgfd = -1;
+	j->cgroup = 0;
 	j->cgwd = -1;
 	errno = 0;
 	if (unlinkat(basefd, j->name, AT_REMOVEDIR) == -1 && errno == EBUSY)
@@ -407,7 +440,7 @@ doom(const char *name)
 int
 cgroup_path(const struct job *j, char *out, size_t size)
 {
-	if (j->cgfd == -1)
+	if (!j->cgroup)
 		return -1;
 	snprintf(out, size, "%s/%s", base, j->name);
 	return 0;

@@ -79,7 +79,6 @@ job_new(const char *name)
 	}
 	j->stop_timeout = JOBD_STOP_TIMEOUT;
 	j->created = now_ms();
-	j->cgfd = -1;
 	j->cgwd = -1;
 	LIST_INIT(&j->watches);
 	ev_init(&j->kill_timer, kill_cb);
@@ -109,6 +108,13 @@ task_compact(struct task *t)
 	free(t->user);
 	free(t->group);
 	free(t->groups);
+	for (i = 0; t->hide != NULL && t->hide[i] != NULL; i++)
+		free(t->hide[i]);
+	for (i = 0; t->readonly != NULL && t->readonly[i] != NULL; i++)
+		free(t->readonly[i]);
+	free(t->hide);
+	free(t->readonly);
+	t->hide = t->readonly = NULL;
 	t->cwd = t->user = t->group = NULL;
 	t->argv = t->envs = NULL;
 	t->groups = NULL;
@@ -142,8 +148,6 @@ job_free(struct job *j)
 		TAILQ_REMOVE(&dirty, j, dentry);
 	ev_timer_stop(loop, &j->kill_timer);
 	log_close(j);
-	if (j->cgfd != -1)
-		close(j->cgfd);
 	free(j->cg_memory_max);
 	free(j->cg_pids_max);
 	free(j->cg_cpu_max);
@@ -313,7 +317,7 @@ job_end(struct job *j, enum job_state s)
 	set_state(j, s);
 	ev_timer_stop(loop, &j->kill_timer);
 	/* An empty cgroup goes; one that holds leftovers stays till DELETE. */
-	if (j->cgfd != -1 && !cgroup_populated(j))
+	if (j->cgroup && !cgroup_populated(j))
 		cgroup_remove(j);
 	event_job(j, job_state_name(s));
 	log_job_ended(j);

@@ -33,6 +33,10 @@
 #define JOBD_LOG_MIN		1024
 #define JOBD_LOG_LINE		(64 * 1024)
 #define JOBD_NRLIMITS		8
+#define ISOLATE_NET		0x01
+#define ISOLATE_IPC		0x02
+#define ISOLATE_UTS		0x04
+#define ISOLATE_MOUNT		0x08
 
 #ifndef nitems
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -60,6 +64,7 @@ struct jobd_conf {
 	size_t		 nallow_uids;
 	int64_t		 max_log;	/* --max-log: a job's log at most */
 	double		 heartbeat;	/* --heartbeat: GET /events?follow */
+	int		 no_cgroup;	/* --no-cgroup */
 };
 
 extern struct jobd_conf	 conf;
@@ -212,6 +217,9 @@ struct task {
 	unsigned	 limits_set;	/* bit i: limits[i] given */
 	int		 umask;		/* -1: jobd's */
 	int		 no_new_privs;
+	int		 isolate;	/* ISOLATE_* */
+	char		**hide;		/* NULL-terminated; NULL: default */
+	char		**readonly;
 
 	enum task_state	 state;
 	pid_t		 pid;
@@ -263,7 +271,7 @@ struct job {
 	char			*cg_memory_max;	/* "cgroup": as written */
 	char			*cg_pids_max;
 	char			*cg_cpu_max;
-	int			 cgfd;		/* its cgroup, -1: none */
+	int			 cgroup;	/* it has a cgroup */
 	int			 cgwd;		/* inotify on cgroup.events */
 	int			 cgwait;	/* stopped: until it empties */
 	int			 has_log;	/* a task has a log fd */
@@ -567,6 +575,7 @@ int		 cgroup_populated(const struct job *);
 void		 cgroup_kill(const struct job *);
 void		 cgroup_remove(struct job *);
 int		 cgroup_path(const struct job *, char *, size_t);
+int		 cgroup_dirfd(void);
 
 /* events.c */
 void		 events_open(void);

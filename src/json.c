@@ -385,8 +385,66 @@ parse_envs(const cJSON *v, const struct jpath *path, struct task *t, struct jerr
 
 static const char *const task_keys[] = {
 	"exec", "args", "envs", "cwd", "fd", "user", "group", "limits",
-	"no_new_privs", "umask", NULL
+	"no_new_privs", "umask", "isolate", "hide", "readonly", NULL
 };
+
+/* "isolate": ["net", "ipc", "uts", "mount"], each at most once. */
+static int
+parse_isolate(const cJSON *v, const struct jpath *path, struct task *t,
+    struct jerr *e)
+{
+	static const char *const names[] = { "net", "ipc", "uts", "mount" };
+	const cJSON	*a;
+	size_t		 k;
+	int		 i = 0;
+
+	if (!cJSON_IsArray(v))
+		return fail(e, 400, path, "must be an array of \"net\", "
+		    "\"ipc\", \"uts\", \"mount\", not %s", type_name(v));
+	cJSON_ArrayForEach(a, v) {
+		for (k = 0; k < nitems(names); k++)
+			if (cJSON_IsString(a) &&
+			    strcmp(a->valuestring, names[k]) == 0)
+				break;
+		if (k == nitems(names))
+			return fail(e, 400, INDEX(path, i), "must be \"net\", "
+			    "\"ipc\", \"uts\" or \"mount\"");
+		if (t->isolate & (1 << k))
+			return fail(e, 400, INDEX(path, i), "given twice");
+		t->isolate |= 1 << k;
+		i++;
+	}
+	return 0;
+}
+
+/* "hide", "readonly": absolute paths, for a task with its own mounts. */
+static int
+parse_paths(const cJSON *v, const struct jpath *path, const struct task *t,
+    char ***out, struct jerr *e)
+{
+	const cJSON	*a;
+	int		 i = 0, n;
+
+	if (!(t->isolate & ISOLATE_MOUNT))
+		return fail(e, 400, path, "needs \"mount\" in \"isolate\"");
+	if (!cJSON_IsArray(v))
+		return fail(e, 400, path, "must be an array of absolute "
+		    "paths, not %s", type_name(v));
+	n = cJSON_GetArraySize(v);
+	if (n > 64)
+		return fail(e, 400, path, "at most 64 paths");
+	if ((*out = calloc((size_t)n + 1, sizeof(char *))) == NULL)
+		return fail(e, 500, path, "out of memory");
+	cJSON_ArrayForEach(a, v) {
+		if (want_string(a, INDEX(path, i), 0, &(*out)[i], e) == -1)
+			return -1;
+		if ((*out)[i][0] != '/')
+			return fail(e, 400, INDEX(path, i), "must be an "
+			    "absolute path");
+		i++;
+	}
+	return 0;
+}
 
 /* An rlimit value: a whole number from 0, or "unlimited". */
 static int
@@ -559,6 +617,15 @@ parse_task(const cJSON *v, const struct jpath *path, struct task *t, struct jerr
 		return -1;
 	if ((x = get(v, "umask")) != NULL &&
 	    parse_umask(x, KEY(path, "umask"), t, e) == -1)
+		return -1;
+	if ((x = get(v, "isolate")) != NULL &&
+	    parse_isolate(x, KEY(path, "isolate"), t, e) == -1)
+		return -1;
+	if ((x = get(v, "hide")) != NULL &&
+	    parse_paths(x, KEY(path, "hide"), t, &t->hide, e) == -1)
+		return -1;
+	if ((x = get(v, "readonly")) != NULL &&
+	    parse_paths(x, KEY(path, "readonly"), t, &t->readonly, e) == -1)
 		return -1;
 	if ((x = get(v, "no_new_privs")) != NULL) {
 		if (!cJSON_IsBool(x))

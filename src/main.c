@@ -45,6 +45,7 @@ static const char usage_text[] =
 "      --max-jobs N           most jobs running at once, 0 = no limit\n"
 "                             (default 10000)\n"
 "      --keep-finished N      finished jobs kept for GET (default 1000)\n"
+"      --no-cgroup            no cgroup per job, even where jobd could\n"
 "      --heartbeat SECS       a line to GET /events followers every SECS\n"
 "                             (default 15)\n"
 "      --max-log BYTES        largest log a job may ask for (default\n"
@@ -339,6 +340,7 @@ main(int argc, char *argv[])
 		{ "keep-finished", required_argument, NULL, 'K' },
 		{ "max-log", required_argument, NULL, 'G' },
 		{ "heartbeat", required_argument, NULL, 'H' },
+		{ "no-cgroup", no_argument, NULL, 'X' },
 		{ "max-connections", required_argument, NULL, 'C' },
 		{ "request-timeout", required_argument, NULL, 'T' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
@@ -383,6 +385,9 @@ main(int argc, char *argv[])
 		case 'B':
 			conf.max_body = number("--max-body", optarg,
 			    1UL << 30);
+			break;
+		case 'X':
+			conf.no_cgroup = 1;
 			break;
 		case 'H':
 			conf.heartbeat = seconds("--heartbeat", optarg);

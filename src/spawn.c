@@ -10,7 +10,10 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -27,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <net/if.h>
 
 #include "jobd.h"
 
@@ -47,6 +52,10 @@ enum step {
 	STEP_RLIMIT,
 	STEP_NNP,
 	STEP_CGROUP,
+	STEP_LO,
+	STEP_PRIVATE,
+	STEP_HIDE,
+	STEP_READONLY,
 	STEP_EXEC
 };
 
@@ -95,6 +104,8 @@ struct spawn {
 	char			**paths;	/* exec candidates */
 	char			*pidslot;	/* digits of LISTEN_PID */
 	int			 src[JOBD_MAX_FDS];	/* held fds */
+	char			**hide;		/* isolate mount: paths */
+	char			 cgprocs[JOBD_NAME_MAX + 16];	/* in base */
 	int			 errfd;		/* -1: report in rep */
 	int			 logfd;		/* spawn.log, or -1 */
 	char			 logrec[JOBD_NAME_MAX + 48];
@@ -237,6 +248,9 @@ spawn_resolve(struct task *t, struct jerr *e)
 			    "unknown group \"%s\"", err_value(t->group, v,
 			    sizeof(v)));
 	}
+	if (euid != 0 && t->isolate)
+		return err_set(e, 403, t->index, -1, "isolate", "jobd is not "
+		    "root and cannot make namespaces for a task");
 	if (euid != 0) {
 		if (uid != euid)
 			return err_set(e, 403, t->index, -1, "user", "jobd is not "
@@ -293,6 +307,49 @@ report(struct spawn *s, int step, int index, int err)
  * changed with raw system calls: glibc's wrappers may try to signal other
  * threads of the process, which here is jobd.
  */
+/*
+ * In the child, in the namespaces clone made: lo up in a new network
+ * namespace; in a new mount namespace, nothing propagates back, the
+ * hidden paths are covered by an empty read-only tmpfs and the read-only
+ * ones bound over themselves read-only. While still root: mount needs it.
+ */
+__attribute__((no_sanitize("address", "undefined")))
+static void
+isolate(struct spawn *s, const struct task *t)
+{
+	struct ifreq	 ifr;
+	char *const	*p;
+	int		 fd, i;
+
+	if (t->isolate & ISOLATE_NET) {
+		memset(&ifr, 0, sizeof(ifr));
+		memcpy(ifr.ifr_name, "lo", 3);
+		if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1 ||
+		    ioctl(fd, SIOCGIFFLAGS, &ifr) == -1)
+			report(s, STEP_LO, 0, errno);
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) == -1)
+			report(s, STEP_LO, 0, errno);
+		close(fd);
+	}
+	if (!(t->isolate & ISOLATE_MOUNT))
+		return;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+		report(s, STEP_PRIVATE, 0, errno);
+	p = s->hide;
+	for (i = 0; p != NULL && p[i] != NULL; i++)
+		if (mount("jobd-hide", p[i], "tmpfs", MS_RDONLY | MS_NOSUID |
+		    MS_NODEV | MS_NOEXEC, "size=4k,mode=0555") == -1 &&
+		    errno != ENOENT)
+			report(s, STEP_HIDE, i, errno);
+	p = t->readonly;
+	for (i = 0; p != NULL && p[i] != NULL; i++)
+		if (mount(p[i], p[i], NULL, MS_BIND | MS_REC, NULL) == -1 ||
+		    mount(NULL, p[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY,
+		    NULL) == -1)
+			report(s, STEP_READONLY, i, errno);
+}
+
 __attribute__((no_sanitize("address", "undefined")))
 static int
 child(void *arg)
@@ -326,12 +383,14 @@ child(void *arg)
 		_exit(127);
 
 	/* Into the job's cgroup first: all it starts is in it. */
-	if (t->job->cgfd != -1) {
-		if ((fd = openat(t->job->cgfd, "cgroup.procs", O_WRONLY |
+	if (s->cgprocs[0] != '\0') {
+		if ((fd = openat(cgroup_dirfd(), s->cgprocs, O_WRONLY |
 		    O_CLOEXEC)) == -1 || write(fd, "0", 1) != 1)
 			report(s, STEP_CGROUP, 0, errno);
 		close(fd);
 	}
+	if (t->isolate)
+		isolate(s, t);
 	if (setsid() == -1)
 		report(s, STEP_SETSID, 0, errno);
 	/* Limits while still privileged (a hard limit may go up as root). */
@@ -558,6 +617,46 @@ make_paths(const struct task *t)
 	return v;
 }
 
+static int
+ns_flags(int isolate)
+{
+	return (isolate & ISOLATE_NET ? CLONE_NEWNET : 0) |
+	    (isolate & ISOLATE_IPC ? CLONE_NEWIPC : 0) |
+	    (isolate & ISOLATE_UTS ? CLONE_NEWUTS : 0) |
+	    (isolate & ISOLATE_MOUNT ? CLONE_NEWNS : 0);
+}
+
+static char **default_hide(void);
+
+static char *const *
+s_hide(const struct task *t)
+{
+	return t->hide != NULL ? t->hide : default_hide();
+}
+
+/* What "hide" is by default: the directories of jobd's unix sockets. */
+static char **
+default_hide(void)
+{
+	static char	**v;
+	const char	*a, *slash;
+	size_t		  i, n = 0;
+
+	if (v != NULL || (v = calloc(nlisteners + 1, sizeof(char *))) == NULL)
+		return v;
+	for (i = 0; i < nlisteners; i++) {
+		a = listeners[i].ls.address;
+		if (a == NULL || strncmp(a, "unix:/", 6) != 0 ||
+		    (slash = strrchr(a + 5, '/')) == NULL)
+			continue;
+		if (slash == a + 5)
+			continue;	/* never "/" itself */
+		if ((v[n] = strndup(a + 5, (size_t)(slash - a - 5))) != NULL)
+			n++;
+	}
+	return v;
+}
+
 static void
 spawn_error(const struct task *t, const struct report *r, struct jerr *e)
 {
@@ -598,6 +697,22 @@ spawn_error(const struct task *t, const struct report *r, struct jerr *e)
 	case STEP_RLIMIT:
 		err_set(e, 422, i, -1, rlimits[r->index].field,
 		    "setrlimit %s: %s", rlimits[r->index].name, err);
+		break;
+	case STEP_LO:
+		err_set(e, 422, i, -1, "isolate", "bringing lo up in the new "
+		    "network namespace: %s", err);
+		break;
+	case STEP_PRIVATE:
+		err_set(e, 422, i, -1, "isolate", "making the mounts private: "
+		    "%s", err);
+		break;
+	case STEP_HIDE:
+		err_set(e, 422, i, -1, "hide", "hiding %s: %s",
+		    err_value(s_hide(t)[r->index], v, sizeof(v)), err);
+		break;
+	case STEP_READONLY:
+		err_set(e, 422, i, -1, "readonly", "%s read-only: %s",
+		    err_value(t->readonly[r->index], v, sizeof(v)), err);
 		break;
 	case STEP_CGROUP:
 		err_set(e, 422, i, -1, NULL, "cannot join the job's cgroup: %s",
@@ -671,8 +786,12 @@ spawn_task(struct task *t, const char *last_exit, struct jerr *e)
 	/* No handler of jobd's may run in the child before it resets them. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
+	s.hide = t->hide != NULL ? t->hide : default_hide();
+	if (t->job->cgroup)
+		snprintf(s.cgprocs, sizeof(s.cgprocs), "%s/cgroup.procs",
+		    t->job->name);
 	pid = clone(child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK |
-	    SIGCHLD, &s);
+	    SIGCHLD | ns_flags(t->isolate), &s);
 	r.err = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (p[1] != -1)
@@ -708,6 +827,11 @@ fail:
 		close(p[0]);
 	free_vec(s.envp);
 	free_vec(s.paths);
+	if (t->isolate && (r.err == EINVAL || r.err == EPERM ||
+	    r.err == ENOSPC || r.err == EUSERS))
+		return err_set(e, 422, t->index, -1, "isolate", "this host "
+		    "cannot make the namespaces asked for: %s",
+		    strerror(r.err));
 	return err_set(e, 422, t->index, -1, NULL, "cannot start a process: "
 	    "%s", strerror(r.err));
 }
