@@ -60,6 +60,7 @@ static void	log_free(struct logreader *);
 static void	log_expired(struct conn *, void *);
 static void	log_cancelled(struct conn *, void *);
 static void	log_drain(struct conn *, void *);
+static void	pump_later(struct logreader *);
 static void	api_metrics(struct conn *, struct args *);
 
 /* A GET /job/:name/log answer, streamed as the log is read. */
@@ -71,6 +72,8 @@ struct logreader {
 	char			*jobs[MAX_PARAMS];	/* events: job= */
 	int			 njobs;
 	LIST_ENTRY(logreader)	 entry;		/* events: followers */
+	TAILQ_ENTRY(logreader)	 qentry;	/* waiting for its turn */
+	int			 queued;
 	struct job		*job;
 	int			 follow;
 	int			 raw;
@@ -83,6 +86,18 @@ struct logreader {
 #define LOG_OUT_HIGH	(256 * 1024)	/* stop reading while this waits */
 
 static LIST_HEAD(, logreader)	 followers = LIST_HEAD_INITIALIZER(followers);
+
+/*
+ * Readers share PUMP_TURN bytes of records a loop iteration, PUMP_CHUNK
+ * at a time, in turn: a hundred followers cost the tasks that write the
+ * logs a bounded share of jobd, and those that cannot keep up fall
+ * behind (a gap), never the writers. Those left over go first next time.
+ */
+#define PUMP_TURN	(1024 * 1024)
+#define PUMP_CHUNK	(64 * 1024)
+static TAILQ_HEAD(, logreader)	 pumpq = TAILQ_HEAD_INITIALIZER(pumpq);
+static size_t			 pump_budget = PUMP_TURN;
+static ev_idle			 pump_idle;
 static ev_timer			 heartbeat;
 
 static const struct route {
@@ -770,6 +785,8 @@ log_free(struct logreader *r)
 {
 	int	 i;
 
+	if (r->queued)
+		TAILQ_REMOVE(&pumpq, r, qentry);
 	if (r->events) {
 		events_reader_stop(&r->w);
 		if (r->follow)
@@ -802,8 +819,16 @@ log_pump(struct logreader *r)
 			if (c->dead || c->out.len > c->out.off)
 				return;
 		}
+		if (pump_budget == 0) {
+			/* This turn's share is spent: on at the next. */
+			pump_later(r);
+			conn_flush(c);
+			return;
+		}
 		r->b.len = 0;
-		n = log_read(&r->w, 64 * 1024, r->fmt, r);
+		n = log_read(&r->w, pump_budget < PUMP_CHUNK ? pump_budget :
+		    PUMP_CHUNK, r->fmt, r);
+		pump_budget -= n < pump_budget ? n : pump_budget;
 		http_chunk(c, r->b.data, r->b.len);
 	} while (n > 0);
 	if (r->follow && log_live(&r->w)) {
@@ -825,6 +850,42 @@ log_pump(struct logreader *r)
 	conn_undefer(c);
 	log_free(r);
 	conn_flush(c);
+}
+
+static void
+pump_idle_cb(struct ev_loop *l, ev_idle *w, int revents)
+{
+	/* Only there so that the loop does not sleep while readers wait. */
+}
+
+static void
+pump_later(struct logreader *r)
+{
+	if (r->queued)
+		return;
+	r->queued = 1;
+	TAILQ_INSERT_TAIL(&pumpq, r, qentry);
+	if (!ev_is_active(&pump_idle)) {
+		ev_idle_init(&pump_idle, pump_idle_cb);
+		ev_idle_start(loop, &pump_idle);
+	}
+}
+
+/* Once a loop iteration: a new share, and the readers left waiting. */
+void
+api_prepare(void)
+{
+	struct logreader	*r;
+
+	pump_budget = PUMP_TURN;
+	while (pump_budget > 0 && (r = TAILQ_FIRST(&pumpq)) != NULL) {
+		TAILQ_REMOVE(&pumpq, r, qentry);
+		r->queued = 0;
+		log_pump(r);
+	}
+	if (TAILQ_EMPTY(&pumpq) && ev_is_active(&pump_idle))
+		ev_idle_stop(loop, &pump_idle);
+	pump_budget = PUMP_TURN;
 }
 
 static void

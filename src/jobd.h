@@ -397,6 +397,7 @@ void		 http_log(struct conn *, int);
 /* api.c */
 void		 api_dispatch(struct conn *);
 int		 api_peer_allowed(const struct conn *);
+void		 api_prepare(void);
 
 /* err.c */
 void		 err_init(struct jerr *);

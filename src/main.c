@@ -324,6 +324,7 @@ reaper_cb(struct ev_loop *l, ev_prepare *w, int revents)
 {
 	job_persist();
 	events_flush();
+	api_prepare();
 	conn_prepare();
 }
 
