@@ -21,7 +21,7 @@ for i in range(n):
     if stall:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.connect(sock)
-    s.sendall(b"GET /events?follow=1&since=999999999999 HTTP/1.0\r\n\r\n")
+    s.sendall(b"GET /events?follow=1 HTTP/1.0\r\n\r\n")
     socks.append(s)
 done = False
 
@@ -34,6 +34,7 @@ def stop(*a):
 signal.signal(signal.SIGTERM, stop)
 print("ready", flush=True)
 samples = []
+t0 = time.time()
 if stall:
     while not done:
         time.sleep(0.1)
@@ -69,6 +70,7 @@ else:
                 # 2026-12-02T16:06:44.965Z
                 ts = calendar.timegm(time.strptime(t[:19],
                     "%Y-%m-%dT%H:%M:%S")) + int(t[20:23]) / 1000.0
-                samples.append((now - ts) * 1000)
+                if ts >= t0:
+                    samples.append((now - ts) * 1000)
 with open(out, "w") as f:
     f.write("".join("%.3f\n" % x for x in samples))

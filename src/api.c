@@ -83,7 +83,7 @@ struct logreader {
 	struct buf		 b;
 };
 
-#define LOG_OUT_HIGH	(256 * 1024)	/* stop reading while this waits */
+#define LOG_OUT_HIGH	(32 * 1024)	/* stop reading while this waits */
 
 static LIST_HEAD(, logreader)	 followers = LIST_HEAD_INITIALIZER(followers);
 
@@ -830,6 +830,7 @@ log_pump(struct logreader *r)
 		    PUMP_CHUNK, r->fmt, r);
 		pump_budget -= n < pump_budget ? n : pump_budget;
 		http_chunk(c, r->b.data, r->b.len);
+		buf_consume(&r->b, r->b.len);
 	} while (n > 0);
 	if (r->follow && log_live(&r->w)) {
 		conn_flush(c);

@@ -11,6 +11,8 @@
 
 #include "jobd.h"
 
+#define BUF_KEEP	(16 * 1024)	/* kept when emptied, at most */
+
 int
 buf_reserve(struct buf *b, size_t more)
 {
@@ -92,8 +94,15 @@ void
 buf_consume(struct buf *b, size_t n)
 {
 	b->off += n;
-	if (b->off >= b->len)
-		b->off = b->len = 0;
+	if (b->off < b->len)
+		return;
+	b->off = b->len = 0;
+	/* Emptied after a burst: a thousand idle streams keep no memory. */
+	if (b->cap > BUF_KEEP) {
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+	}
 }
 
 void
