@@ -475,7 +475,12 @@ api_jobs(struct conn *c, struct args *a)
 		http_error(c, 500, NULL, NULL, "out of memory");
 		return;
 	}
-	/* The events up to this one are in the list: follow from it. */
+	/*
+	 * The events up to this one are in the list: follow from it. They
+	 * are written first, so that a jobd killed now cannot give their
+	 * seqs to others.
+	 */
+	events_flush();
 	snprintf(seq, sizeof(seq), "X-Jobd-Seq: %llu\r\n",
 	    (unsigned long long)events_seq());
 	respond_json(c, 200, seq, json_jobs(v, n));
@@ -924,8 +929,11 @@ query_uint(struct conn *c, const struct args *a, const char *key,
 
 	if ((v = query_get(a, key)) == NULL)
 		return 0;
-	for (p = v; *p >= '0' && *p <= '9' && n <= max; p++)
+	for (p = v; *p >= '0' && *p <= '9' && n <= max; p++) {
+		if (n > (ULLONG_MAX - 9) / 10)
+			break;
 		n = n * 10 + (unsigned long long)(*p - '0');
+	}
 	if (p == v || *p != '\0' || n > max) {
 		http_error(c, 400, NULL, NULL, "%s must be a whole number "
 		    "from 0 to %llu, not \"%.32s\"", key,

@@ -46,6 +46,7 @@ static ev_timer		 doomtimer;
 
 static void	 ino_cb(struct ev_loop *, ev_io *, int);
 static void	 doom(const char *);
+static void	 undoom(const char *);
 
 /* The cgroup2 mount point, from /proc/self/mountinfo. */
 static int
@@ -275,6 +276,7 @@ cgroup_open(struct job *j, int make, struct jerr *e)
 
 	if (basefd == -1 || j->cgroup)
 		return 0;
+	undoom(j->name);
 	if (make && mkdirat(basefd, j->name, 0755) == -1 && errno != EEXIST)
 		return err_set(e, 422, -1, -1, NULL, "cannot make the job's "
 		    "cgroup %s/%s: %s", base, j->name, strerror(errno));
@@ -414,6 +416,20 @@ doomed_cb(struct ev_loop *l, ev_timer *w, int revents)
 	ndoomed = k;
 	if (ndoomed == 0)
 		ev_timer_stop(loop, &doomtimer);
+}
+
+/* A job of that name again: its cgroup is its own now. */
+static void
+undoom(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < ndoomed; i++)
+		if (strcmp(doomed[i].name, name) == 0) {
+			free(doomed[i].name);
+			doomed[i] = doomed[--ndoomed];
+			return;
+		}
 }
 
 static void

@@ -94,6 +94,9 @@ reexec(void)
 	char	**names, *fdnames, buf[32];
 	size_t	 nheld, i, n = 0, len = 0;
 
+	/* What is not on disk yet goes there first: the next jobd reads it. */
+	job_persist();
+	events_flush();
 	nheld = job_held_fds(&held, &names);
 	if ((fds = calloc(nlisteners + nheld + 1, sizeof(int))) == NULL ||
 	    (fdnames = malloc((nlisteners + nheld + 1) * 260)) == NULL)

@@ -15,7 +15,7 @@
 
 #include "jobd.h"
 
-#define EVENTS_MAX	(4 * 1024 * 1024)	/* >= 10,000 events kept */
+#define EVENTS_MAX	(8 * 1024 * 1024)	/* >= 10,000 events kept */
 
 static struct rlog	 ev;
 static struct buf	 frag;
@@ -141,8 +141,7 @@ events_reader_start(struct log_waiter *w, uint64_t since, void (*cb)(void *),
 void
 events_reader_stop(struct log_waiter *w)
 {
-	if (w->rl != NULL)
-		(void)log_reader_stop(w);
+	(void)log_reader_stop(w);
 	nreaders--;
 }
 

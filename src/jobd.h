@@ -538,6 +538,7 @@ struct log_waiter {
 	uint64_t		 seg;		/* its segment, */
 	int64_t			 off;		/* and where in it */
 	int			 fd;		/* an older segment, open */
+	uint64_t		 lost_to;	/* its log closed: next seq */
 	uint64_t		 fdseg;		/* which */
 	LIST_ENTRY(log_waiter)	 entry;
 };

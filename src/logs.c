@@ -147,6 +147,9 @@ log_open(struct job *j, struct jerr *e)
 
 	if (!j->has_log)
 		return 0;
+	/* What a jobd killed while it forgot a job of that name left. */
+	if (j->log == NULL && root() != -1)
+		rlog_rmdir(rootfd, j->name);
 	if ((lg = joblog_get(j, 1, NULL)) == NULL)
 		return err_set(e, 500, -1, -1, NULL, "out of memory");
 	if (lg->rl.nsegs == 0)

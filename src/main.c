@@ -322,8 +322,8 @@ recover(struct lsock *held, int nheld)
 static void
 reaper_cb(struct ev_loop *l, ev_prepare *w, int revents)
 {
-	job_persist();
 	events_flush();
+	job_persist();
 	api_prepare();
 	conn_prepare();
 }

@@ -444,11 +444,21 @@ rlog_flush(struct rlog *rl)
 	if (rl->w.len + pend.len > 0 || end < rl->fileend) {
 		n = pwritev(sg->fd, iov, 2, sg->size);
 		if (n != (ssize_t)(rl->w.len + pend.len)) {
+			/*
+			 * Lost (a full disk): the records' seqs are used, so
+			 * the next ones go to a segment of their own, and
+			 * the numbering has a hole, never a reuse.
+			 */
 			log_warn("%s: write", rl->what);
 			if (rl->dropped != NULL)
 				*rl->dropped += rl->w.len;
-			end = sg->size;
-			wrote = 0;
+			if (ftruncate(sg->fd, sg->size) == -1)
+				log_warn("%s: truncate", rl->what);
+			rl->fileend = sg->size;
+			buf_free(&pend);
+			rl->w.len = 0;
+			(void)rlog_rotate(rl);
+			return;
 		} else {
 			sg->size += (int64_t)rl->w.len;
 			rl->total += (int64_t)rl->w.len;
@@ -499,6 +509,7 @@ rlog_close(struct rlog *rl)
 	while ((wt = LIST_FIRST(&rl->waiters)) != NULL) {
 		LIST_REMOVE(wt, entry);
 		wt->rl = NULL;
+		wt->lost_to = rl->next;
 		wt->cb(wt->arg);
 	}
 	for (i = 0; i < rl->nsegs; i++)
@@ -529,6 +540,7 @@ rlog_reader_start(struct rlog *rl, struct log_waiter *w, uint64_t since,
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
+	w->lost_to = 0;
 	w->rl = rl;
 	w->cb = cb;
 	w->arg = arg;
@@ -599,6 +611,15 @@ log_read(struct log_waiter *w, size_t budget,
 	ssize_t		 n;
 	int		 fd;
 
+	if (rl == NULL && w->next < w->lost_to) {
+		/* Its log went before it read all: said, never silent. */
+		memset(&lr, 0, sizeof(lr));
+		lr.gap_from = w->next;
+		lr.gap_to = w->lost_to - 1;
+		w->next = w->lost_to;
+		fn(&lr, arg);
+		return 0;
+	}
 	if (rl == NULL || rl->nsegs == 0)
 		return 0;
 	while (done < budget) {

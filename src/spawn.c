@@ -59,7 +59,11 @@ enum step {
 	STEP_EXEC
 };
 
-/* Task "limits", by name; nofile first (set last, after the fds). */
+/*
+ * Task "limits", by name; nofile first (set last, after the fds) and
+ * fsize (set after the spawn log's record) where they are used.
+ */
+#define RL_FSIZE	5
 static const struct {
 	const char	*name;
 	int		 resource;
@@ -249,8 +253,8 @@ spawn_resolve(struct task *t, struct jerr *e)
 			    sizeof(v)));
 	}
 	if (euid != 0 && t->isolate)
-		return err_set(e, 403, t->index, -1, "isolate", "jobd is not "
-		    "root and cannot make namespaces for a task");
+		return err_set(e, 422, t->index, -1, "isolate", "namespaces "
+		    "need privileges this jobd lacks: it is not root");
 	if (euid != 0) {
 		if (uid != euid)
 			return err_set(e, 403, t->index, -1, "user", "jobd is not "
@@ -395,7 +399,7 @@ child(void *arg)
 		report(s, STEP_SETSID, 0, errno);
 	/* Limits while still privileged (a hard limit may go up as root). */
 	for (i = 1; i < JOBD_NRLIMITS; i++)
-		if ((t->limits_set >> i & 1) &&
+		if ((t->limits_set >> i & 1) && i != RL_FSIZE &&
 		    setrlimit(rlimits[i].resource, &t->limits[i]) == -1)
 			report(s, STEP_RLIMIT, i, errno);
 	/* Only the changes there are to make: each call is time jobd waits. */
@@ -477,6 +481,10 @@ child(void *arg)
 	if (setrlimit(RLIMIT_NOFILE, t->limits_set & 1 ? &t->limits[0] :
 	    &task_nofile) == -1)
 		report(s, STEP_RLIMIT, 0, errno);
+	/* After the spawn log's write, which a small fsize would stop. */
+	if ((t->limits_set >> RL_FSIZE & 1) &&
+	    setrlimit(RLIMIT_FSIZE, &t->limits[RL_FSIZE]) == -1)
+		report(s, STEP_RLIMIT, RL_FSIZE, errno);
 	if (t->no_new_privs &&
 	    syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		report(s, STEP_NNP, 0, errno);

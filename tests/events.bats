@@ -100,7 +100,7 @@ EOF
 	assert_equal "$body" ""
 }
 
-@test "a follower that stalls while 40,000 events happen gets a gap record, then goes on" {
+@test "a follower that stalls while 90,000 events happen gets a gap record, then goes on" {
 	jobd_start --keep-finished 10
 	# A job whose first task cannot start: 66 events and no process.
 	local j
@@ -127,7 +127,7 @@ EOF
 	local cpid=$!
 	wait_until "[ -e $T/attached ]" 10
 	curl -s --unix-socket "$SOCK" -X PUT --data-binary @"$T/job.json" \
-	    -o /dev/null "http://localhost/job/s[1-700]"
+	    -o /dev/null "http://localhost/job/s[1-1400]"
 	touch "$T/storm.done"
 	put last "$(sh_job 'exit 0')"
 	wait_until "! alive $cpid" 30

@@ -43,6 +43,12 @@ limited() {
 	put c "$(sh_job "ulimit -n >$T/n2")"
 	wait_job c
 	[ "$(cat "$T/n2")" -gt 100 ]
+	# fsize 0: the task starts (jobd's own records are written before
+	# the limit), and cannot write a byte.
+	put f "$(limited '.limits = {fsize: 0}' "ulimit -f >$T/f 2>/dev/null; echo x >>$T/f")"
+	wait_job f
+	assert_equal "$(jb .tasks[0].signal)" XFSZ
+	assert_equal "$(wc -c <"$T/f")" 0
 }
 
 @test "umask: files a task creates, and the file fds jobd opens for it" {
