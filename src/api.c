@@ -713,6 +713,17 @@ reader_go(struct conn *c, struct logreader *r, const char *ctype)
 	log_pump(r);
 }
 
+/* {"gap":[from,to]}: records the reader will never get. */
+static void
+gap_line(struct buf *b, const struct logrec *lr)
+{
+	buf_add(b, "{\"gap\":[", 8);
+	w_int(b, (long long)lr->gap_from);
+	buf_add(b, ",", 1);
+	w_int(b, (long long)lr->gap_to);
+	buf_add(b, "]}\n", 3);
+}
+
 /* One record for the reader, in its format, unless it filters it out. */
 static void
 log_rec(const struct logrec *lr, void *arg)
@@ -725,11 +736,7 @@ log_rec(const struct logrec *lr, void *arg)
 	if (lr->seq == 0) {
 		if (r->raw)
 			return;
-		buf_add(b, "{\"gap\":[", 8);
-		w_int(b, (long long)lr->gap_from);
-		buf_add(b, ",", 1);
-		w_int(b, (long long)lr->gap_to);
-		buf_add(b, "]}\n", 3);
+		gap_line(b, lr);
 		return;
 	}
 	if (r->task >= 0 && lr->task != r->task)
@@ -944,6 +951,25 @@ query_uint(struct conn *c, const struct args *a, const char *key,
 	return 1;
 }
 
+/* A query flag: 1 or true, 0 or false; -1 after a 400. */
+static int
+query_bool(struct conn *c, const struct args *a, const char *key, int *out)
+{
+	const char	*v;
+
+	*out = 0;
+	if ((v = query_get(a, key)) == NULL)
+		return 0;
+	if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+		*out = 1;
+	else if (strcmp(v, "0") != 0 && strcmp(v, "false") != 0) {
+		http_error(c, 400, NULL, NULL, "%s must be 1 or 0, not "
+		    "\"%.32s\"", key, v);
+		return -1;
+	}
+	return 0;
+}
+
 static const char *const log_params[] = { "follow", "since", "tail", "task",
     "stream", "format", NULL };
 
@@ -969,15 +995,8 @@ api_job_log(struct conn *c, struct args *a)
 	    (hastask = query_uint(c, a, "task", JOBD_MAX_TASKS - 1,
 	    &task)) == -1)
 		return;
-	if ((v = query_get(a, "follow")) != NULL) {
-		if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
-			follow = 1;
-		else if (strcmp(v, "0") != 0 && strcmp(v, "false") != 0) {
-			http_error(c, 400, NULL, NULL, "follow must be 1 or 0, "
-			    "not \"%.32s\"", v);
-			return;
-		}
-	}
+	if (query_bool(c, a, "follow", &follow) == -1)
+		return;
 	if ((v = query_get(a, "format")) != NULL) {
 		if (strcmp(v, "raw") == 0)
 			raw = 1;
@@ -1039,11 +1058,7 @@ event_rec(const struct logrec *lr, void *arg)
 	int			 i;
 
 	if (lr->seq == 0) {
-		buf_add(b, "{\"gap\":[", 8);
-		w_int(b, (long long)lr->gap_from);
-		buf_add(b, ",", 1);
-		w_int(b, (long long)lr->gap_to);
-		buf_add(b, "]}\n", 3);
+		gap_line(b, lr);
 		return;
 	}
 	if (r->njobs > 0) {
@@ -1091,22 +1106,14 @@ static void
 api_events(struct conn *c, struct args *a)
 {
 	struct logreader	*r;
-	const char		*v;
 	uint64_t		 since = 0;
 	int			 i, follow = 0;
 
 	if (query_parse(c, a, event_params) == -1 ||
 	    query_uint(c, a, "since", (uint64_t)INT64_MAX, &since) == -1)
 		return;
-	if ((v = query_get(a, "follow")) != NULL) {
-		if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
-			follow = 1;
-		else if (strcmp(v, "0") != 0 && strcmp(v, "false") != 0) {
-			http_error(c, 400, NULL, NULL, "follow must be 1 or 0, "
-			    "not \"%.32s\"", v);
-			return;
-		}
-	}
+	if (query_bool(c, a, "follow", &follow) == -1)
+		return;
 	for (i = 0; i < a->nparams; i++)
 		if (strcmp(a->params[i].key, "job") == 0 &&
 		    !job_valid_name(a->params[i].value)) {
