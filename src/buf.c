@@ -54,7 +54,8 @@ buf_add(struct buf *b, const void *data, size_t len)
 {
 	if (b->len + len >= b->cap && buf_reserve(b, len + 1) == -1)
 		return -1;
-	memcpy(b->data + b->len, data, len);
+	if (len > 0)
+		memcpy(b->data + b->len, data, len);
 	b->len += len;
 	b->data[b->len] = '\0';
 	return 0;
