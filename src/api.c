@@ -724,6 +724,16 @@ gap_line(struct buf *b, const struct logrec *lr)
 	buf_add(b, "]}\n", 3);
 }
 
+/* A record's line begins {"seq":N,"time":"..." */
+static void
+rec_head(struct buf *b, const struct logrec *lr)
+{
+	buf_add(b, "{\"seq\":", 7);
+	w_int(b, (long long)lr->seq);
+	w_key(b, "time", 0);
+	w_time(b, lr->time);
+}
+
 /* One record for the reader, in its format, unless it filters it out. */
 static void
 log_rec(const struct logrec *lr, void *arg)
@@ -755,10 +765,7 @@ log_rec(const struct logrec *lr, void *arg)
 		buf_add(b, lr->data, lr->len);
 		return;
 	}
-	buf_add(b, "{\"seq\":", 7);
-	w_int(b, (long long)lr->seq);
-	w_key(b, "time", 0);
-	w_time(b, lr->time);
+	rec_head(b, lr);
 	w_key(b, "task", 0);
 	w_int(b, lr->task);
 	if (start) {
@@ -986,7 +993,6 @@ api_job_log(struct conn *c, struct args *a)
 	const char		*v;
 	uint64_t		 since = 0, tail = 0, task = 0, start;
 	int			 hastail, hastask, follow = 0, raw = 0;
-	size_t			 i;
 
 	if (query_parse(c, a, log_params) == -1 ||
 	    query_uint(c, a, "since", (uint64_t)INT64_MAX, &since) == -1 ||
@@ -1007,13 +1013,7 @@ api_job_log(struct conn *c, struct args *a)
 		}
 	}
 	if ((v = query_get(a, "stream")) != NULL) {
-		for (i = 0; v[i] != '\0' && i <= 32; i++)
-			if (!((v[i] >= 'a' && v[i] <= 'z') ||
-			    (v[i] >= 'A' && v[i] <= 'Z') ||
-			    (v[i] >= '0' && v[i] <= '9') || v[i] == '_' ||
-			    v[i] == '-' || v[i] == '.'))
-				break;
-		if (i == 0 || i > 32 || v[i] != '\0') {
+		if (!log_stream_valid(v)) {
 			http_error(c, 400, NULL, NULL, "stream must be 1 to 32 "
 			    "of A-Z a-z 0-9 _ - ., not \"%.32s\"", v);
 			return;
@@ -1068,10 +1068,7 @@ event_rec(const struct logrec *lr, void *arg)
 		if (i == r->njobs)
 			return;
 	}
-	buf_add(b, "{\"seq\":", 7);
-	w_int(b, (long long)lr->seq);
-	w_key(b, "time", 0);
-	w_time(b, lr->time);
+	rec_head(b, lr);
 	buf_add(b, ",", 1);
 	buf_add(b, lr->data, lr->len);
 	buf_add(b, "}\n", 2);

@@ -559,14 +559,21 @@ logs_write_b64(struct logs *lo, const char *stream, const char *b64)
 	return rc;
 }
 
+/* A {"gap": [from, to]}'s bounds; what was printed goes out before. */
+static void
+gap_bounds(const cJSON *gap, double *from, double *to)
+{
+	*from = cJSON_GetNumberValue(cJSON_GetArrayItem(gap, 0));
+	*to = cJSON_GetNumberValue(cJSON_GetArrayItem(gap, 1));
+	fflush(stdout);
+}
+
 static void
 logs_gap(const cJSON *gap)
 {
 	double	 from, to;
 
-	from = cJSON_GetNumberValue(cJSON_GetArrayItem(gap, 0));
-	to = cJSON_GetNumberValue(cJSON_GetArrayItem(gap, 1));
-	fflush(stdout);
+	gap_bounds(gap, &from, &to);
 	log_warnx("%.0f records lost to rotation (seq %.0f-%.0f)",
 	    to - from + 1, from, to);
 }
@@ -630,9 +637,7 @@ event_gap(const cJSON *gap)
 {
 	double	 from, to;
 
-	from = cJSON_GetNumberValue(cJSON_GetArrayItem(gap, 0));
-	to = cJSON_GetNumberValue(cJSON_GetArrayItem(gap, 1));
-	fflush(stdout);
+	gap_bounds(gap, &from, &to);
 	if (from == to)
 		log_warnx("event %.0f was lost (older than jobd's history)",
 		    from);

@@ -293,7 +293,6 @@ static int
 log_check(struct fdspec *f, const struct jpath *path, struct jerr *e)
 {
 	char	 def[16];
-	size_t	 i;
 
 	/* Its path is tasks[i].fds[N]: the index is the fd. */
 	if (path->index == 0)
@@ -309,14 +308,7 @@ log_check(struct fdspec *f, const struct jpath *path, struct jerr *e)
 			return err_set(e, 500, -1, -1, NULL, "out of memory");
 		return 0;
 	}
-	for (i = 0; f->stream[i] != '\0'; i++)
-		if (!((f->stream[i] >= 'a' && f->stream[i] <= 'z') ||
-		    (f->stream[i] >= 'A' && f->stream[i] <= 'Z') ||
-		    (f->stream[i] >= '0' && f->stream[i] <= '9') ||
-		    f->stream[i] == '_' || f->stream[i] == '-' ||
-		    f->stream[i] == '.'))
-			break;
-	if (i == 0 || i > 32 || f->stream[i] != '\0')
+	if (!log_stream_valid(f->stream))
 		return fd_fail(e, path, "stream", "stream must be 1 to 32 of "
 		    "A-Z a-z 0-9 _ - .");
 	return 0;

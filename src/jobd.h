@@ -603,6 +603,7 @@ void		 log_remove(struct job *);
 void		 log_resume(struct job *);
 void		 log_free_pipe(struct jsock *);
 int		 log_prepare(struct job *, int, struct jerr *);
+int		 log_stream_valid(const char *);
 void		 log_cleanup(void);
 int		 log_reader_start(struct job *, struct log_waiter *, uint64_t,
 		    void (*)(void *), void *);

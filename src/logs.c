@@ -158,6 +158,21 @@ log_open(struct job *j, struct jerr *e)
 	return 0;
 }
 
+/* A stream's name: 1 to 32 of A-Z a-z 0-9 _ - . (a query value as is). */
+int
+log_stream_valid(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i == STREAM_MAX || !((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '_' || s[i] == '-' || s[i] == '.'))
+			return 0;
+	return i > 0;
+}
+
 /* A log entry's pipe: the task gets wfd, jobd reads ls.fd. */
 int
 log_pipe(struct jsock *s, char *err, size_t errlen)

@@ -10,9 +10,7 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 setup() {
-	T=$BATS_TEST_TMPDIR
-	SOCK=$T/jobd.sock
-	cd "$T"
+	in_test_dir
 	[ "$(id -u)" -eq 0 ] || skip "jobd makes cgroups as root"
 	MNT=$(awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo)
 	[ -n "$MNT" ] || skip "no cgroup2 file system is mounted"
@@ -138,4 +136,14 @@ EOF
 	kill -TERM "$two"
 	wait "$two"
 	[ ! -e "$(dirname "$c2")" ]
+}
+
+@test "--no-cgroup: no cgroup for a job, and a cgroup limit is 422 saying so" {
+	jobd_start --no-cgroup
+	put a "$(sh_job 'sleep 100')"
+	assert_equal "$code" 201
+	assert_equal "$(jb .cgroup)" null
+	put b "$(sh_job 'exit 0' | jq -c '.cgroup = {pids_max: 10}')"
+	assert_equal "$code" 422
+	jb .error | grep -q -- '--no-cgroup'
 }

@@ -9,9 +9,7 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 setup() {
-	T=$BATS_TEST_TMPDIR
-	SOCK=$T/jobd.sock
-	cd "$T"
+	in_test_dir
 }
 
 # events [QUERY]: the history into $body.

@@ -17,6 +17,14 @@ export PATH="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin:$PATH"
 # on TCP alone (whose default would be shared).
 export JOBD_STATE_DIR="$BATS_TEST_TMPDIR/jobd.state"
 
+# in_test_dir: T is the test's own directory (its jobd's socket there),
+# and the working directory.
+in_test_dir() {
+	T=$BATS_TEST_TMPDIR
+	SOCK=$T/jobd.sock
+	cd "$T" || return 1
+}
+
 # wait_until 'shell condition' [seconds]: poll, bounded.
 wait_until() {
 	local cond=$1 limit=${2:-10} i=0

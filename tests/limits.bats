@@ -8,9 +8,7 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 setup() {
-	T=$BATS_TEST_TMPDIR
-	SOCK=$T/jobd.sock
-	cd "$T"
+	in_test_dir
 }
 
 # limited JQ SCRIPT: a job of one sh task running SCRIPT, with JQ applied

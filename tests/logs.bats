@@ -10,10 +10,8 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 setup() {
-	T=$BATS_TEST_TMPDIR
-	SOCK=$T/jobd.sock
+	in_test_dir
 	JI_PID=
-	cd "$T"
 }
 
 teardown() {
