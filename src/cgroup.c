@@ -212,12 +212,6 @@ cgroup_close(void)
 	}
 }
 
-const char *
-cgroup_base(void)
-{
-	return base[0] != '\0' ? base : NULL;
-}
-
 static int
 has_controller(const char *name)
 {

@@ -570,7 +570,6 @@ size_t		 log_read(struct log_waiter *, size_t,
 /* cgroup.c */
 void		 cgroup_init(void);
 void		 cgroup_close(void);
-const char	*cgroup_base(void);
 int		 cgroup_check(const struct job *, struct jerr *);
 int		 cgroup_open(struct job *, int, struct jerr *);
 int		 cgroup_populated(const struct job *);
